@@ -1,0 +1,72 @@
+"""The `edgecnn` command: argument parsing only; the work is in library functions.
+
+Each sub-command lives in edgecnn/commands/<name>.py with `register(subparsers)`,
+which adds its parser and sets `func(args) -> int`. Nothing heavy is imported until
+a command runs, so `edgecnn --help` and the runtime commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from typing import Sequence
+
+from . import __version__
+from .errors import EdgecnnError
+
+COMMANDS = ("train", "convert", "classify", "camera", "doctor", "evaluate", "bench", "pipeline")
+
+EPILOG = """examples:
+  edgecnn train --dataset synthetic --epochs 3 --out artifacts
+  edgecnn convert artifacts/model.keras --int8
+  edgecnn classify --model artifacts/model_int8.tflite photo.jpg
+"""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the examples' line breaks and shows defaults."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgecnn", description="Train, quantize, export and run a small image classifier.",
+        epilog=EPILOG, formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"edgecnn {__version__}")
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors (debugging)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.commands.{name}":
+                continue  # command not part of this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("edgecnn: interrupted", file=sys.stderr)
+        return 130
+    except EdgecnnError as exc:
+        if args.traceback:
+            traceback.print_exc()
+        print(f"edgecnn: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

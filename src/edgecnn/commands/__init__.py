@@ -1,0 +1,1 @@
+"""One module per CLI sub-command; each parses arguments and calls the library."""

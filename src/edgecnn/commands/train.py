@@ -1,0 +1,42 @@
+"""`edgecnn train`."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_dataset_args, add_subcommand
+
+EXAMPLES = """  edgecnn train --summary
+  edgecnn train --epochs 10 --out artifacts
+  edgecnn train --dataset synthetic --epochs 3 --limit 6000
+  edgecnn train --dataset folder:~/photos --epochs 20 --out my_model
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_subcommand(sub, "train", "train the seed CNN and write model.keras, labels.txt, train.json", EXAMPLES)
+    add_dataset_args(p)
+    p.add_argument("--epochs", type=int, default=10, help="maximum epochs; early stopping on validation loss keeps the best")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--validation-split", type=float, default=0.1, help="fraction of training images held out for validation")
+    p.add_argument("--patience", type=int, default=3, help="epochs without validation-loss improvement before stopping")
+    p.add_argument("--out", default="artifacts", help="output folder")
+    p.add_argument("--summary", action="store_true", help="print the model table (parameter counts) and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.summary:
+        from ..train.model import build_model, summary_text
+
+        print(summary_text(build_model()))
+        return 0
+    from ..train.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
+        validation_split=args.validation_split, seed=args.seed, limit=args.limit, out=args.out,
+        patience=args.patience,
+    )
+    train(config, log=lambda msg: print(msg, flush=True))
+    return 0

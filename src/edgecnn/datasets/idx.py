@@ -1,0 +1,77 @@
+"""The IDX file format of MNIST and Fashion-MNIST, read strictly.
+
+A truncated download or a wrong file renamed to look right must fail here with a
+message naming the file, not later as a silently wrong training run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatasetError
+from ..fsutil import write_bytes_atomic
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UINT8_TYPE = 0x08
+
+
+def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The decompressed content of a raw or gzipped IDX file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DatasetError(f"{p}: corrupt or truncated gzip file ({exc})") from None
+    return data
+
+
+def parse_idx(data: bytes, name: str = "<idx>") -> np.ndarray:
+    """Parse IDX bytes into a uint8 array, checking magic number and exact length."""
+    if len(data) < 4:
+        raise DatasetError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
+    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or ndim == 0:
+        raise DatasetError(f"{name}: wrong magic number 0x{data[:4].hex()} (not an IDX file)")
+    if type_code != _UINT8_TYPE:
+        raise DatasetError(f"{name}: IDX type 0x{type_code:02x} is not unsigned byte (0x08)")
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise DatasetError(f"{name}: truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", data[4:header_len])
+    expected = header_len + int(np.prod(dims, dtype=np.int64))
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "has trailing bytes"
+        raise DatasetError(
+            f"{name}: {what}: header says {'x'.join(map(str, dims))} ({expected:,} bytes), file has {len(data):,}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    return parse_idx(read_idx_bytes(path), str(path))
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    a = np.ascontiguousarray(array, dtype=np.uint8)
+    header = struct.pack(">HBB", 0, _UINT8_TYPE, a.ndim) + struct.pack(f">{a.ndim}I", *a.shape)
+    return header + a.tobytes()
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool | None = None) -> Path:
+    """Write an IDX file (gzipped when the name ends in .gz, unless told otherwise)."""
+    p = Path(path)
+    data = encode_idx(array)
+    if compress if compress is not None else p.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    return write_bytes_atomic(p, data)

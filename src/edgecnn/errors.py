@@ -1,0 +1,36 @@
+"""Errors a user can act on.
+
+Every failure a user can cause (bad file, bad flag, missing data) is raised as an
+EdgecnnError subclass; the CLI prints its message on one line and exits with its
+code, so nothing a user does should end in a traceback.
+"""
+
+from __future__ import annotations
+
+
+class EdgecnnError(Exception):
+    """A problem with the user's input or environment; exit code 2."""
+
+    exit_code = 2
+
+
+class UsageError(EdgecnnError):
+    """Bad arguments or bad input files."""
+
+
+class DatasetError(EdgecnnError):
+    """A dataset that is missing, corrupt, or unusable for training."""
+
+
+class ModelError(EdgecnnError):
+    """A model file that is missing, corrupt, or of the wrong shape."""
+
+
+class ImageError(EdgecnnError):
+    """An image that cannot be read or used; the message names the file."""
+
+
+class VerificationError(EdgecnnError):
+    """A converted artifact that does not match the Keras model closely enough."""
+
+    exit_code = 3

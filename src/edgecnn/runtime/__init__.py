@@ -1,0 +1,1 @@
+"""The on-device part of edgecnn: numpy, Pillow and one interpreter, never tensorflow."""

@@ -1,0 +1,214 @@
+"""Turn any picture of an item into the model's input: a light item on black, 28x28.
+
+This is the only preprocessing code in edgecnn. Training on a user's image folders,
+the runtime Classifier, the CLI and the embedded Pi script all call `prepare`, so a
+picture is seen the same way at training and at inference time.
+
+Fashion-MNIST shows a light item centred on a pure black background, filling the
+frame along its longer side. A phone photo is the opposite (a dark item on a light,
+uneven background, off-centre), so `prepare`:
+
+1. reads the file (EXIF orientation applied, decompression-bomb limit enforced);
+2. converts to 8-bit grayscale (RGB, BGR camera frames, alpha, 16-bit, float);
+3. inverts when the border is light (`invert=None`), or as forced;
+4. for an image not already at the model size: subtracts the background level,
+   crops to the item's bounding box, stretches contrast, pads to a square keeping the
+   aspect ratio, and resizes with area (box) filtering.
+
+Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImageError
+
+ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
+
+#: Largest picture accepted, in pixels (about 64 MP: more than any Pi camera gives).
+MAX_IMAGE_PIXELS = 64_000_000
+
+#: Background pixels brighter than this (0-255) mean "dark item on light background".
+POLARITY_THRESHOLD = 127
+
+#: A pixel belongs to the item when brighter than this fraction of the brightest one.
+FOREGROUND_FRACTION = 0.2
+
+_GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
+
+
+def open_image(path: str | os.PathLike[str]) -> Image.Image:
+    """Open an image file fully, or raise ImageError naming the file and the problem."""
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(f"{p}: no such file")
+    if p.is_dir():
+        raise ImageError(f"{p}: is a folder, not an image")
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{p}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise ImageError(f"{p}: empty file (0 bytes)")
+    previous_limit = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(p)
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{p}: image too large (limit {MAX_IMAGE_PIXELS:,} pixels)") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{p}: not an image file Pillow can read") from None
+    except PermissionError:
+        raise ImageError(f"{p}: permission denied") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{p}: corrupt or truncated image ({exc})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous_limit
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block should not lose an otherwise good picture
+        return img
+
+
+def pil_to_gray(img: Image.Image) -> np.ndarray:
+    """Any Pillow mode to an 8-bit grayscale array; transparency becomes white."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img).astype(np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if mode == "F" and arr.max(initial=0) <= 1.0:
+            peak = 1.0
+        return np.clip(np.rint(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+    if mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def array_to_gray(arr: np.ndarray, color_order: str = "RGB") -> np.ndarray:
+    """A numpy image (HxW, HxWx1, HxWx3 RGB/BGR, HxWx4) to 8-bit grayscale."""
+    a = np.asarray(arr)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 3 and a.shape[2] == 4:
+        alpha = a[:, :, 3:4].astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0 if a.dtype == np.uint8 else 1.0)
+        a = a[:, :, :3] * alpha + (1.0 - alpha) * _white(a.dtype)
+    if a.ndim == 3 and a.shape[2] == 3:
+        weights = _GRAY_WEIGHTS if color_order.upper() == "RGB" else _GRAY_WEIGHTS[::-1]
+        a = a.astype(np.float32) @ weights
+    if a.ndim != 2 or a.size == 0:
+        raise ImageError(f"array of shape {np.shape(arr)}: expected HxW, HxWx1, HxWx3 or HxWx4")
+    return _to_uint8(a, np.asarray(arr).dtype)
+
+
+def _white(dtype: np.dtype) -> float:
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    return 1.0
+
+
+def _to_uint8(a: np.ndarray, source_dtype: np.dtype) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if source_dtype == np.uint16:
+        scale = 255.0 / 65535.0
+    elif np.issubdtype(source_dtype, np.floating) and float(np.max(a)) <= 1.0:
+        scale = 255.0
+    else:
+        scale = 1.0
+    return np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
+
+
+def to_gray(source: ImageSource, color_order: str = "RGB") -> np.ndarray:
+    """Read a path, Pillow image or array as 8-bit grayscale, the common starting point."""
+    if isinstance(source, (str, os.PathLike)):
+        return pil_to_gray(open_image(source))
+    if isinstance(source, Image.Image):
+        return pil_to_gray(ImageOps.exif_transpose(source) or source)
+    if isinstance(source, np.ndarray):
+        return array_to_gray(source, color_order)
+    raise ImageError(f"cannot read an image from a {type(source).__name__}")
+
+
+def border_level(gray: np.ndarray) -> float:
+    """Median brightness of the outer ring, the best guess of the background."""
+    h, w = gray.shape
+    ring = max(1, round(min(h, w) * 0.04))
+    border = np.concatenate(
+        [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    )
+    return float(np.median(border))
+
+
+def needs_inversion(gray: np.ndarray) -> bool:
+    """True for a dark item on a light background (the opposite of Fashion-MNIST)."""
+    return border_level(gray) > POLARITY_THRESHOLD
+
+
+def crop_to_item(gray: np.ndarray) -> np.ndarray:
+    """Remove the background level and crop to the bounding box of the item."""
+    background = border_level(gray)
+    lifted = np.clip(gray.astype(np.int16) - int(round(background)), 0, 255).astype(np.uint8)
+    peak = int(lifted.max(initial=0))
+    if peak == 0:
+        return lifted  # blank picture: nothing to crop to
+    rows = np.flatnonzero((lifted > peak * FOREGROUND_FRACTION).any(axis=1))
+    cols = np.flatnonzero((lifted > peak * FOREGROUND_FRACTION).any(axis=0))
+    item = lifted[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return np.clip(item.astype(np.float32) * (255.0 / peak), 0, 255).astype(np.uint8)
+
+
+def pad_to_square(gray: np.ndarray) -> np.ndarray:
+    """Centre the item on a black square, keeping its aspect ratio."""
+    h, w = gray.shape
+    side = max(h, w)
+    out = np.zeros((side, side), dtype=np.uint8)
+    top, left = (side - h) // 2, (side - w) // 2
+    out[top : top + h, left : left + w] = gray
+    return out
+
+
+def resize_area(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (height, width) averaging each source area, which keeps thin lines."""
+    height, width = size
+    if gray.shape == (height, width):
+        return gray
+    return np.asarray(Image.fromarray(gray).resize((width, height), Image.Resampling.BOX))
+
+
+def prepare(
+    source: ImageSource,
+    size: tuple[int, int] = (28, 28),
+    invert: bool | None = None,
+    color_order: str = "RGB",
+) -> np.ndarray:
+    """Any image to the model's pixels: uint8 (height, width), light item on black.
+
+    `invert=None` decides polarity from the border; True/False force it. A picture
+    already at the model size is only inverted if needed, never cropped, so
+    Fashion-MNIST-style 28x28 images pass through unchanged.
+    """
+    gray = to_gray(source, color_order)
+    if invert is None:
+        invert = needs_inversion(gray)
+    if invert:
+        gray = 255 - gray
+    if gray.shape == tuple(size):
+        return np.ascontiguousarray(gray)
+    return resize_area(pad_to_square(crop_to_item(gray)), size)
