@@ -1,0 +1,1 @@
+"""Speed and memory of each model, backend and thread count, measured in one run."""

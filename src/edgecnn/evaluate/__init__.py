@@ -1,0 +1,1 @@
+"""Accuracy, per-class precision/recall, agreement and confusion matrices for any model format."""
