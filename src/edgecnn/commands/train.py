@@ -10,6 +10,9 @@ EXAMPLES = """  edgecnn train --summary
   edgecnn train --epochs 10 --out artifacts
   edgecnn train --dataset synthetic --epochs 3 --limit 6000
   edgecnn train --dataset folder:~/photos --epochs 20 --out my_model
+  edgecnn train --strategy mirrored --epochs 10          # every local GPU (or the CPU)
+  # the same command on each machine, its own --task-index (0 = chief, writes OUT):
+  edgecnn train --strategy multiworker --workers hostA:12345,hostB:12345 --task-index 0
 """
 
 
@@ -22,7 +25,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=3, help="epochs without validation-loss improvement before stopping")
     p.add_argument("--out", default="artifacts", help="output folder")
     p.add_argument("--summary", action="store_true", help="print the model table (parameter counts) and exit")
+    add_distribution_args(p)
     p.set_defaults(func=run)
+
+
+def add_distribution_args(p: argparse.ArgumentParser) -> None:
+    """--strategy and the multi-worker cluster flags (or TF_CONFIG in the environment)."""
+    from ..train.distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES
+
+    g = p.add_argument_group("distributed training")
+    g.add_argument("--strategy", choices=STRATEGIES, default="default",
+                   help="default: one device; mirrored: every local GPU (or the CPU); "
+                        "multiworker: several processes/machines, from --workers or TF_CONFIG")
+    g.add_argument("--workers", metavar="HOST:PORT,...",
+                   help="multiworker: every worker's address, the same list on each; the first is the chief")
+    g.add_argument("--task-index", type=int, metavar="I", help="multiworker: this worker's position in --workers")
+    g.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT_S, metavar="S",
+                   help="multiworker: seconds to wait for the other workers to answer before giving up")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, batch_size=args.batch_size,
         validation_split=args.validation_split, seed=args.seed, limit=args.limit, out=args.out,
-        patience=args.patience,
+        patience=args.patience, strategy=args.strategy, workers=args.workers, task_index=args.task_index,
+        connect_timeout=args.connect_timeout,
     )
     train(config, log=lambda msg: print(msg, flush=True))
     return 0

@@ -2,6 +2,9 @@
 
 A run is reproducible (same seed, same data, same test accuracy on CPU) and leaves no
 half-written model behind: every artifact is written to a temporary name first.
+
+With `strategy` "mirrored" or "multiworker" the same job runs under tf.distribute
+(see distributed.py); in a multi-worker run only the chief writes anything to OUT.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .. import __version__
 from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
 from ..fsutil import atomic_path, ensure_output_dir, write_json_atomic, write_labels_file
+from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
 
 MODEL_FILE, LABELS_FILE, TRAIN_JSON = "model.keras", "labels.txt", "train.json"
 
@@ -33,6 +37,10 @@ class TrainConfig:
     limit: int | None = None
     out: str = "artifacts"
     patience: int = 3
+    strategy: str = "default"
+    workers: str | None = None  # "host:port,host:port" for multiworker; else TF_CONFIG
+    task_index: int | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
 
     def validate(self) -> None:
         if self.epochs < 1:
@@ -43,6 +51,10 @@ class TrainConfig:
             raise UsageError(f"--validation-split must be between 0 and 1 (got {self.validation_split})")
         if self.limit is not None and self.limit < 20:
             raise UsageError(f"--limit must be at least 20 images (got {self.limit})")
+        if self.strategy not in STRATEGIES:
+            raise UsageError(f"--strategy must be one of {', '.join(STRATEGIES)} (got '{self.strategy}')")
+        if not self.connect_timeout > 0:
+            raise UsageError(f"--connect-timeout must be more than 0 seconds (got {self.connect_timeout})")
 
 
 @dataclass
@@ -50,6 +62,7 @@ class TrainResult:
     out_dir: Path
     model_path: Path
     report: dict[str, Any] = field(default_factory=dict)
+    written: bool = True  # False on a non-chief worker of a multi-worker run: OUT untouched
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -124,16 +137,35 @@ def save_model(model: Any, dest: Path) -> None:
         model.save(tmp)
 
 
-def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
-    """Run the whole training job described by `config` and write its artifacts."""
-    config.validate()
-    out = ensure_output_dir(config.out)
-    started = time.perf_counter()
-    dataset = load_dataset(config.dataset, config.data_dir, config.seed, config.limit, log)
-    tag = " (SYNTHETIC data)" if dataset.synthetic else ""
-    log(f"dataset {dataset.name}{tag}: {len(dataset.y_train)} train / {len(dataset.y_test)} test images, "
-        f"{dataset.num_classes} classes")
+def fit_distributed(
+    model: Any, dataset: Dataset, config: TrainConfig, strategy: Any, log: Callable[[str], None]
+) -> tuple[Any, dict]:
+    """fit() under a tf.distribute strategy: the same split and early stopping, tf.data input.
 
+    Validation runs through the strategy too, so every worker sees the same val_loss
+    (averaged over all of them) and EarlyStopping stops them all at the same epoch;
+    a worker that stopped alone would leave the others waiting in a collective.
+    """
+    import keras
+
+    from .distributed import distributed_dataset
+
+    x_tr, y_tr, x_val, y_val = split_validation(
+        to_model_input(dataset.x_train), dataset.y_train, config.validation_split, config.seed
+    )
+    global_batch = config.batch_size * strategy.num_replicas_in_sync
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+    history = model.fit(
+        distributed_dataset(x_tr, y_tr, global_batch, config.seed, shuffle=True),
+        validation_data=distributed_dataset(x_val, y_val, global_batch, config.seed, shuffle=False),
+        epochs=config.epochs, shuffle=False, verbose=0, callbacks=[stop, epoch_logger(config.epochs, log)],
+    )
+    sizes = {"train": int(len(y_tr)), "validation": int(len(y_val)), "test": int(len(dataset.y_test))}
+    return history, sizes
+
+
+def _train_default(dataset: Dataset, config: TrainConfig, log: Callable[[str], None]) -> tuple:
+    """The single-process path: plain Keras, reproducible on CPU."""
     from ..tfenv import set_determinism
     from .model import build_model
 
@@ -143,13 +175,94 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     history, sizes = fit(model, dataset, config, log)
     fit_seconds = time.perf_counter() - fit_started
     test_loss, test_acc = model.evaluate(to_model_input(dataset.x_test), dataset.y_test, verbose=0)
+    return model, history, sizes, fit_seconds, test_loss, test_acc, 1
+
+
+def _train_distributed(
+    dataset: Dataset, config: TrainConfig, cluster: Cluster | None, log: Callable[[str], None]
+) -> tuple:
+    """mirrored / multiworker: model built and compiled inside strategy.scope().
+
+    The test set is evaluated through the strategy as well: every worker must take
+    part in its collectives, and all of them get the same accuracy.
+    """
+    from ..tfenv import import_tensorflow, set_determinism
+    from .distributed import (
+        check_workers_agree, distributed_dataset, keras_distribution_fixes, make_strategy, peer_failures_reported,
+        run_fingerprint, wait_for_peers,
+    )
+    from .model import build_model
+
+    if cluster is not None:
+        import_tensorflow()  # before the wait: the port is unanswered from then until TF's server opens it
+        wait_for_peers(cluster, config.connect_timeout, log)
+    set_determinism(config.seed)
+    strategy = make_strategy(config.strategy, cluster)
+    replicas = int(strategy.num_replicas_in_sync)
+    log(f"strategy {config.strategy}: {replicas} replica(s) in sync, global batch {config.batch_size * replicas} "
+        f"({config.batch_size} per replica)")
+    with strategy.scope():
+        model = build_model(dataset.num_classes)
+    with peer_failures_reported(cluster), keras_distribution_fixes(model, strategy):
+        check_workers_agree(strategy, cluster, run_fingerprint(
+            (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test),
+            (list(dataset.class_names), config.epochs, config.batch_size, config.validation_split, config.seed,
+             config.patience, config.limit)))
+        fit_started = time.perf_counter()
+        history, sizes = fit_distributed(model, dataset, config, strategy, log)
+        fit_seconds = time.perf_counter() - fit_started
+        test_data = distributed_dataset(to_model_input(dataset.x_test), dataset.y_test,
+                                        config.batch_size * replicas, config.seed, shuffle=False)
+        test_loss, test_acc = model.evaluate(test_data, verbose=0)
+    return model, history, sizes, fit_seconds, test_loss, test_acc, replicas
+
+
+def distribution_report(config: TrainConfig, cluster: Cluster | None, replicas: int) -> dict[str, Any]:
+    """train.json's record of how the run was spread: strategy, workers, global batch."""
+    return {
+        "strategy": config.strategy,
+        "workers": cluster.num_workers if cluster else 1,
+        "replicas_in_sync": replicas,
+        "batch_size_per_replica": config.batch_size,
+        "global_batch_size": config.batch_size * replicas,
+        "cluster": list(cluster.addresses) if cluster else None,
+        "cluster_source": cluster.source if cluster else None,
+    }
+
+
+def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
+    """Run the whole training job described by `config` and write its artifacts.
+
+    In a multi-worker run every worker calls this with the same config; only the
+    chief creates OUT and writes to it. Keras 3 saves a .keras file from local
+    variable values (no collective ops), so the other workers need not save anything,
+    not even to a scratch folder.
+    """
+    config.validate()
+    cluster = resolve_cluster(config.strategy, config.workers, config.task_index)
+    chief = cluster is None or cluster.is_chief
+    out = ensure_output_dir(config.out) if chief else Path(config.out)
+    started = time.perf_counter()
+    if cluster is not None:
+        log(cluster.describe())
+    dataset = load_dataset(config.dataset, config.data_dir, config.seed, config.limit, log)
+    tag = " (SYNTHETIC data)" if dataset.synthetic else ""
+    log(f"dataset {dataset.name}{tag}: {len(dataset.y_train)} train / {len(dataset.y_test)} test images, "
+        f"{dataset.num_classes} classes")
+
+    if config.strategy == "default":
+        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_default(dataset, config, log)
+    else:
+        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_distributed(
+            dataset, config, cluster, log)
     rows = history_rows(history)
     best = min(rows, key=lambda r: r.get("val_loss", float("inf")))["epoch"] if rows else 0
     log(f"test accuracy {test_acc:.4f}  loss {test_loss:.4f}{tag}")
 
     model_path = out / MODEL_FILE
-    save_model(model, model_path)
-    write_labels_file(out / LABELS_FILE, dataset.class_names)
+    if chief:
+        save_model(model, model_path)
+        write_labels_file(out / LABELS_FILE, dataset.class_names)
     report = {
         "dataset": dataset.describe(),
         "synthetic": dataset.synthetic,
@@ -169,8 +282,13 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         "seconds_per_epoch": round(fit_seconds / max(1, len(rows)), 3),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "versions": versions(),
+        "distribution": distribution_report(config, cluster, replicas),
         "artifacts": [MODEL_FILE, LABELS_FILE, TRAIN_JSON],
     }
+    if cluster is not None and not chief:
+        log(f"worker {cluster.index} is not the chief: nothing written here "
+            f"(the chief, {cluster.addresses[0]}, writes the artifacts)")
+        return TrainResult(out, model_path, report, written=False)
     write_json_atomic(out / TRAIN_JSON, report)
     log(f"wrote {model_path}, {out / LABELS_FILE}, {out / TRAIN_JSON}")
     return TrainResult(out, model_path, report)

@@ -1,0 +1,73 @@
+"""`edgecnn convert`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import add_subcommand
+
+EXAMPLES = """  edgecnn convert artifacts/model.keras                 # int8 TFLite (the Pi format)
+  edgecnn convert artifacts/model.keras --all            # every format
+  edgecnn convert artifacts/model.keras --int8 --onnx --out deploy
+  edgecnn convert artifacts/model.keras --int8 --uint8-io --calibration-samples 1000
+  edgecnn convert my_model/model.keras --dataset folder:~/photos --json
+
+exit status: 0 all verified, 2 bad input (nothing written), 3 an artifact failed
+verification (artifacts and manifest.json written, the failure marked in it)
+"""
+
+FORMAT_FLAGS = {
+    "int8": "full-integer int8 TFLite (model_int8.tflite); the default",
+    "float32": "float32 TFLite (model_float32.tflite)",
+    "float16": "float16-weight TFLite (model_float16.tflite)",
+    "onnx": "float32 ONNX through tf2onnx (model.onnx)",
+    "onnx-int8": "static QDQ int8 ONNX calibrated like the TFLite int8 model (model_int8.onnx)",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = add_subcommand(sub, "convert", "convert model.keras to int8/float TFLite and ONNX, verified on the test split",
+                       EXAMPLES)
+    p.add_argument("model", metavar="MODEL.keras", help="the Keras model written by `edgecnn train`")
+    for name, text in FORMAT_FLAGS.items():
+        p.add_argument(f"--{name}", dest="formats", action="append_const", const=name,
+                       default=argparse.SUPPRESS, help=text)
+    p.add_argument("--all", action="store_true", help="every format above")
+    p.add_argument("--uint8-io", action="store_true", help="int8 model takes and returns uint8 instead of int8")
+    p.add_argument("--calibration-samples", type=int, default=500, metavar="N",
+                   help="class-balanced training images that set the int8 ranges")
+    p.add_argument("--dataset", help="dataset (as for train); default: the one in train.json beside the model")
+    p.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (else $EDGECNN_DATA, else the Keras cache)")
+    p.add_argument("--seed", type=int, help="seed for the dataset split and the calibration draw; default: train.json's")
+    p.add_argument("--limit", type=int, help="use at most N training images (as for train); default: train.json's")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (13-18)")
+    p.add_argument("--max-int8-drop", type=float, default=1.0, metavar="PP",
+                   help="largest accuracy drop (percentage points) an int8 artifact may show before exit 3")
+    p.add_argument("--out", help="output folder (default: the model's folder)")
+    p.add_argument("--json", action="store_true", help="print manifest.json to stdout (progress goes to stderr)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..convert import ALL_FORMATS, DEFAULT_FORMATS, ConvertConfig, convert
+    from ..errors import VerificationError
+
+    formats = list(ALL_FORMATS) if args.all else (getattr(args, "formats", None) or list(DEFAULT_FORMATS))
+    config = ConvertConfig(
+        model_path=args.model, formats=formats, out=args.out, calibration_samples=args.calibration_samples,
+        dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, limit=args.limit,
+        uint8_io=args.uint8_io, opset=args.opset, max_int8_drop=args.max_int8_drop,
+    )
+    stream = sys.stderr if args.json else sys.stdout
+    try:
+        result = convert(config, log=lambda msg: print(msg, file=stream, flush=True))
+    except VerificationError as exc:
+        if args.json and getattr(exc, "result", None) is not None:
+            print(json.dumps(exc.result.manifest, indent=2))
+        raise
+    if args.json:
+        print(json.dumps(result.manifest, indent=2))
+    return 0

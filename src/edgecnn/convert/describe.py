@@ -1,0 +1,55 @@
+"""The description embedded in every artifact, so a model file copied alone still knows itself.
+
+The runtime reads it back with `edgecnn.modelmeta.read_metadata`; the keys here are the
+contract between the two (see modelmeta's docstring).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..datasets import Dataset
+from ..modelmeta import PREPROCESSING
+
+#: Artifact format name (as on the command line) -> the "format" recorded in its metadata.
+METADATA_FORMATS: dict[str, str] = {
+    "int8": "tflite-int8",
+    "float32": "tflite-float32",
+    "float16": "tflite-float16",
+    "onnx": "onnx",
+    "onnx-int8": "onnx-int8",
+}
+
+
+def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = None,
+                       zero_point: int | None = None) -> dict[str, Any]:
+    """One input or output: name, shape (-1 for a dynamic batch), dtype and quantization.
+
+    Scale and zero point are null for float tensors, so a reader can tell "not quantized"
+    from "quantized with zero point 0".
+    """
+    quantized = scale is not None and scale != 0.0
+    return {
+        "name": str(name),
+        "shape": [-1 if d is None or int(d) < 0 else int(d) for d in shape],
+        "dtype": np.dtype(dtype).name,
+        "scale": float(scale) if quantized else None,
+        "zero_point": int(zero_point) if quantized and zero_point is not None else None,
+    }
+
+
+def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict) -> dict[str, Any]:
+    """The JSON object embedded under the key "edgecnn" in a .tflite or .onnx file."""
+    return {
+        "format": METADATA_FORMATS[fmt],
+        "edgecnn_version": __version__,
+        "class_names": list(dataset.class_names),
+        "input": dict(inp),
+        "output": dict(out),
+        "preprocessing": copy.deepcopy(PREPROCESSING),
+        "dataset": {"name": dataset.name, "synthetic": bool(dataset.synthetic)},
+    }

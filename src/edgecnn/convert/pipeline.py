@@ -1,0 +1,168 @@
+"""`convert`: one Keras model in, verified TFLite/ONNX artifacts plus manifest.json out.
+
+Order matters for the "no half-written artifact" promise: every input check runs
+first, every artifact is built and verified in memory, and only then is anything
+written, each file atomically, manifest.json last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..datasets import Dataset
+from ..errors import EdgecnnError, VerificationError
+from ..fsutil import ensure_output_dir, sha256_file, write_bytes_atomic, write_json_atomic, write_labels_file
+from ..train.trainer import to_model_input
+from .config import ARTIFACT_FILES, ConvertConfig
+from .describe import artifact_metadata
+from .manifest import LABELS_FILE, MANIFEST_FILE, Artifact, build_manifest, earlier_entries, results_table
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ConvertResult:
+    """What a run wrote: the manifest (as written) and each format's file."""
+
+    out_dir: Path
+    manifest: dict[str, Any]
+    artifacts: dict[str, Path] = field(default_factory=dict)
+    manifest_path: Path | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        """"format: reason" for each artifact in the manifest that failed verification."""
+        return [f"{e['format']}: {e['failure']}" for e in self.manifest["artifacts"] if e.get("failure")]
+
+
+def convert(config: ConvertConfig, log: Log = print) -> ConvertResult:
+    """Build, verify and write every format in `config`; raise VerificationError (exit 3) after
+    writing the manifest if an artifact misses its threshold."""
+    from .source import check_model_file
+
+    config.validate()
+    model_path = check_model_file(config.model_path)
+    out_arg = Path(config.out) if config.out else model_path.parent
+    created = not out_arg.exists()
+    out = ensure_output_dir(out_arg)
+    try:
+        return _run(config, model_path, out, log)
+    except EdgecnnError as exc:
+        if created and not isinstance(exc, VerificationError):
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty: a failed run leaves no trace
+        raise
+
+
+def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> ConvertResult:
+    from .source import choose_dataset, load_keras_model, load_source_dataset
+
+    formats = config.ordered_formats()
+    choice = choose_dataset(config, model_path)
+    log(f"loading {model_path}")
+    model = load_keras_model(model_path)
+    dataset = load_source_dataset(choice, int(model.outputs[0].shape[-1]), model_path, log)
+    _log_dataset(dataset, choice.from_train_json, log)
+    calibration = _calibration(config, dataset, formats, choice.seed, log)
+
+    x_test = to_model_input(dataset.x_test)
+    reference = model.predict(x_test, batch_size=256, verbose=0).astype(np.float64)
+    keras_accuracy = float(np.mean(reference.argmax(1) == dataset.y_test))
+    artifacts = [_build(fmt, model, dataset, calibration, config, log) for fmt in formats]
+    for artifact in artifacts:
+        _verify(artifact, x_test, reference, dataset.y_test, config.max_int8_drop, log)
+    settings = _settings(config, choice.seed, calibration)
+    return _write(out, model_path, dataset, keras_accuracy, artifacts, settings, log)
+
+
+def _settings(config: ConvertConfig, seed: int, calibration: np.ndarray | None) -> dict[str, Any]:
+    from .verify import MAX_ABS_DIFF, MIN_AGREEMENT
+
+    return {
+        "calibration_samples": None if calibration is None else int(len(calibration)),
+        "calibration_source": "training split, class-balanced",
+        "seed": seed,
+        "uint8_io": config.uint8_io,
+        "opset": config.opset,
+        "thresholds": {"max_int8_drop_pp": config.max_int8_drop, "min_float_agreement": MIN_AGREEMENT,
+                       "max_float_abs_diff": MAX_ABS_DIFF},
+    }
+
+
+def _log_dataset(dataset: Dataset, from_train_json: bool, log: Log) -> None:
+    tag = " (SYNTHETIC data)" if dataset.synthetic else ""
+    source = " (from train.json)" if from_train_json else ""
+    log(f"dataset {dataset.name}{tag}{source}: {len(dataset.y_train)} train / {len(dataset.y_test)} test images")
+
+
+def _calibration(config: ConvertConfig, dataset: Dataset, formats: list[str], seed: int, log: Log) -> np.ndarray | None:
+    if not any(f in ("int8", "onnx-int8") for f in formats):
+        return None
+    from .calibration import calibration_images
+
+    images = calibration_images(dataset, config.calibration_samples, seed)
+    log(f"calibration: {len(images)} training images, class-balanced")
+    return images
+
+
+def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | None,
+           config: ConvertConfig, log: Log) -> Artifact:
+    """One format's bytes with its description embedded."""
+    started = time.perf_counter()
+    log(f"converting to {fmt} ...")
+    if fmt in ("int8", "float32", "float16"):
+        from .tflite import convert_tflite, embed_tflite_metadata, tflite_io
+
+        raw = convert_tflite(model, fmt, calibration, config.uint8_io)
+        inp, outp = tflite_io(raw)
+        data = embed_tflite_metadata(raw, artifact_metadata(fmt, dataset, inp, outp))
+        engine = "tflite"
+    else:
+        from .onnx_export import export_onnx, finish_onnx, onnx_io, quantize_onnx_int8
+
+        proto = export_onnx(model, config.opset)
+        if fmt == "onnx-int8":
+            proto = quantize_onnx_int8(proto, calibration)
+        inp, outp = onnx_io(proto)
+        data = finish_onnx(proto, artifact_metadata(fmt, dataset, inp, outp))
+        engine = "onnx"
+    log(f"  {ARTIFACT_FILES[fmt]}: {len(data) / 1024:.1f} KB, input {inp['dtype']} {inp['shape']}"
+        f"{_quant(inp)}, output {outp['dtype']}{_quant(outp)} ({time.perf_counter() - started:.1f} s)")
+    return Artifact(fmt, ARTIFACT_FILES[fmt], data, inp, outp, engine)
+
+
+def _quant(desc: dict) -> str:
+    return "" if desc["scale"] is None else f" (scale {desc['scale']:.6g}, zero point {desc['zero_point']})"
+
+
+def _verify(artifact: Artifact, x: np.ndarray, reference: np.ndarray, labels: np.ndarray,
+            max_int8_drop: float, log: Log) -> None:
+    from .verify import compare, predict
+
+    log(f"verifying {artifact.format} on {len(labels)} test images ({artifact.engine} interpreter) ...")
+    probs = predict(artifact.format, artifact.data, x)
+    artifact.verification = compare(artifact.format, probs, reference, labels, max_int8_drop).as_dict()
+
+
+def _write(out: Path, model_path: Path, dataset: Dataset, keras_accuracy: float,
+           artifacts: list[Artifact], settings: dict, log: Log) -> ConvertResult:
+    earlier = earlier_entries(out, sha256_file(model_path), dataset)
+    paths = {a.format: write_bytes_atomic(out / a.file, a.data) for a in artifacts}
+    write_labels_file(out / LABELS_FILE, dataset.class_names)
+    manifest = build_manifest(model_path, dataset, keras_accuracy, artifacts, earlier, settings)
+    manifest_path = write_json_atomic(out / MANIFEST_FILE, manifest)
+    log(results_table(manifest))
+    log(f"wrote {', '.join(a.file for a in artifacts)}, {LABELS_FILE}, {MANIFEST_FILE} in {out}")
+    result = ConvertResult(out, manifest, paths, manifest_path)
+    failed = [f for f in result.failures if f.split(":")[0] in paths]
+    if failed:
+        error = VerificationError(f"verification failed ({'; '.join(failed)}); see {manifest_path}")
+        error.result = result  # type: ignore[attr-defined]
+        raise error
+    return result

@@ -1,0 +1,249 @@
+"""Classify frames from a camera, a video file or a stream, with FPS.
+
+Two capture stacks, because a Raspberry Pi has two kinds of camera:
+
+- OpenCV (`cv2.VideoCapture`) for USB webcams (`0`, `/dev/video0`), video files and
+  network streams (rtsp://, http://). OpenCV gives BGR frames.
+- picamera2 for the Pi camera module: on Raspberry Pi OS Bookworm the camera module
+  sits behind libcamera, which OpenCV's V4L2 backend cannot drive. It comes from apt
+  (python3-picamera2), not pip, so a venv needs --system-site-packages to see it. We
+  ask for its "BGR888" format, whose numpy frames are in R, G, B order.
+
+Neither is imported until a source is opened, and neither is needed to classify files.
+A window with an overlay is shown only when asked for, OpenCV has GUI support and there
+is a display; otherwise it runs headless and prints one line per frame.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable
+
+import numpy as np
+
+from ..errors import EdgecnnError
+from .classifier import Classifier, Prediction
+
+PICAMERA2 = "picamera2"
+AUTO = "auto"
+PICAMERA2_SIZE = (640, 480)
+WINDOW = "edgecnn camera (q or Esc to quit)"
+_FPS_WINDOW = 30  # frames the FPS figure is averaged over
+
+
+class CameraError(EdgecnnError):
+    """No camera, or a source that cannot be opened or read: one line, exit 2."""
+
+
+@dataclass
+class FrameSource:
+    """An open source of frames: `read()` gives the next frame, or None at the end."""
+
+    name: str
+    color_order: str  # "BGR" (OpenCV) or "RGB" (picamera2)
+    read: Callable[[], np.ndarray | None]
+    close: Callable[[], None]
+
+
+@dataclass
+class CameraStats:
+    frames: int = 0
+    seconds: float = 0.0
+    recent: deque = field(default_factory=lambda: deque(maxlen=_FPS_WINDOW))
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the last few frames (all of capture, preprocessing and inference)."""
+        if len(self.recent) < 2:
+            return 0.0
+        span = self.recent[-1] - self.recent[0]
+        return (len(self.recent) - 1) / span if span > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def open_source(spec: str | int | None = AUTO) -> FrameSource:
+    """Open `spec`: auto, picamera2, a camera index (0), a device (/dev/video0), a file or a URL."""
+    spec = AUTO if spec is None else str(spec).strip()
+    if spec == AUTO:
+        return _open_picamera2() if _picamera2_has_camera() else _open_opencv("0")
+    if spec == PICAMERA2:
+        return _open_picamera2()
+    return _open_opencv(spec)
+
+
+def picamera2_importable() -> bool:
+    return importlib.util.find_spec("picamera2") is not None
+
+
+def _picamera2_has_camera() -> bool:
+    if not picamera2_importable():
+        return False
+    try:
+        from picamera2 import Picamera2
+
+        return bool(Picamera2.global_camera_info())
+    except Exception:
+        return False
+
+
+def _open_picamera2() -> FrameSource:
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise CameraError("picamera2 is not installed: sudo apt install python3-picamera2, and make the venv with "
+                          "python3 -m venv --system-site-packages (it is not on pip); run edgecnn doctor") from None
+    try:
+        camera = Picamera2()
+        config = camera.create_video_configuration(main={"size": PICAMERA2_SIZE, "format": "BGR888"})
+        camera.configure(config)
+        camera.start()
+    except Exception as exc:
+        raise CameraError(f"picamera2: cannot open the camera module ({_one_line(exc)}); "
+                          "check the ribbon cable and run: rpicam-hello --list-cameras") from None
+
+    def close() -> None:
+        camera.stop()
+        camera.close()
+
+    return FrameSource("picamera2", "RGB", lambda: camera.capture_array("main"), close)
+
+
+def _import_cv2() -> Any:
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    try:
+        import cv2
+    except ImportError:
+        raise CameraError("OpenCV is not installed: pip install 'edgecnn[camera]' (or sudo apt install python3-opencv); "
+                          "for the Pi camera module use --source picamera2") from None
+    return cv2
+
+
+def _open_opencv(spec: str) -> FrameSource:
+    cv2 = _import_cv2()
+    is_url = "://" in spec
+    if spec.isdigit():
+        target: Any = int(spec)
+        kind = f"camera {spec}"
+    else:
+        target, kind = spec, spec
+        if not is_url and not Path(spec).exists():
+            raise CameraError(f"{spec}: no such camera device or video file")
+    from ..tfenv import quiet_stderr  # OpenCV/FFmpeg print warnings on fd 2; our error line says it all
+
+    with quiet_stderr():
+        capture = cv2.VideoCapture(target)
+        opened = capture.isOpened()
+        first = capture.read() if opened else (False, None)
+    if not opened or not first[0]:
+        capture.release()
+        hint = " (a Pi camera module? use --source picamera2)" if not is_url and spec.isdigit() else ""
+        problem = "cannot be opened" if not opened else "opened but gave no frame"
+        raise CameraError(f"{kind}: {problem}{hint}")
+    pending = [first[1]]
+
+    def read() -> np.ndarray | None:
+        if pending:
+            return pending.pop()
+        ok, frame = capture.read()
+        return frame if ok else None
+
+    return FrameSource(kind, "BGR", read, capture.release)
+
+
+# --------------------------------------------------------------------------- loop
+
+
+def format_frame(frame_no: int, predictions: list[Prediction], fps: float, as_json: bool) -> str:
+    best = predictions[0]
+    if as_json:
+        return json.dumps({"frame": frame_no, "label": best.label, "index": best.index,
+                           "score": round(best.score, 6), "fps": round(fps, 2),
+                           "top_k": [{"label": p.label, "index": p.index, "score": round(p.score, 6)}
+                                     for p in predictions]})
+    others = "".join(f", {p.label} ({p.score:.3f})" for p in predictions[1:])
+    return f"frame {frame_no}: {best.label} ({best.score:.3f}){others}  {fps:.1f} FPS"
+
+
+def run_camera(clf: Classifier, source: FrameSource, *, window: bool = False, max_frames: int | None = None,
+               top_k: int = 1, as_json: bool = False, out: IO[str] | None = None) -> CameraStats:
+    """Classify frames until the source ends, max_frames, q/Esc in the window, or Ctrl-C."""
+    out = out or sys.stdout
+    stats = CameraStats()
+    show = _Window(clf) if window else None
+    started = time.perf_counter()
+    stats.recent.append(started)  # so the first frame has an FPS too
+    try:
+        while max_frames is None or stats.frames < max_frames:
+            frame = source.read()
+            if frame is None:
+                break
+            pixels = clf.prepare(frame, color_order=source.color_order)
+            predictions = clf.classify_prepared(pixels[None], top_k)[0]
+            stats.frames += 1
+            stats.recent.append(time.perf_counter())
+            print(format_frame(stats.frames, predictions, stats.fps, as_json), file=out, flush=True)
+            if show is not None and not show.update(frame, source.color_order, pixels, predictions[0], stats.fps):
+                break
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a live camera is stopped
+    finally:
+        stats.seconds = time.perf_counter() - started
+        source.close()
+        if show is not None:
+            show.close()
+    return stats
+
+
+def display_available() -> tuple[bool, str]:
+    """(True, "") when a window can be shown, else (False, why not)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+    if importlib.util.find_spec("cv2") is None:
+        return False, "OpenCV is not installed"
+    cv2 = _import_cv2()
+    try:
+        cv2.namedWindow(WINDOW)
+    except cv2.error:
+        return False, "this OpenCV build has no GUI support (opencv-python-headless)"
+    return True, ""
+
+
+class _Window:
+    """An OpenCV window: the frame, the 28x28 the model sees (enlarged), label, score and FPS."""
+
+    def __init__(self, clf: Classifier) -> None:
+        self.cv2 = _import_cv2()
+        self.clf = clf
+
+    def update(self, frame: np.ndarray, color_order: str, pixels: np.ndarray, best: Prediction, fps: float) -> bool:
+        cv2 = self.cv2
+        image = frame if color_order == "BGR" else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        image = np.ascontiguousarray(image[..., :3]) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        side = max(28, min(image.shape[:2]) // 4)
+        inset = cv2.resize(pixels, (side, side), interpolation=cv2.INTER_NEAREST)
+        image[:side, -side:] = inset[..., None]
+        text = f"{best.label} {best.score:.2f}  {fps:.1f} FPS"
+        cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
+        cv2.imshow(WINDOW, image)
+        key = cv2.waitKey(1) & 0xFF
+        return key not in (ord("q"), 27)
+
+    def close(self) -> None:
+        try:
+            self.cv2.destroyAllWindows()
+        except Exception:
+            pass
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -1,0 +1,325 @@
+"""Classify pictures with a .tflite or .onnx model: the same answers and API for every format.
+
+The model itself says what it needs: the input's size, dtype and quantization come
+from the interpreter, the class names and preprocessing from its embedded metadata
+(or the files beside it, see labels.py). Pixels reach the model through one 256-entry
+lookup table built at load time, mapping a 0-255 pixel of a light-on-dark item straight
+to the input tensor's value: p / 255 for a float model, p - 128 for edgecnn's int8
+model (scale 1/255, zero point -128), and so on for any scale, zero point, value range
+or polarity. So quantizing costs one table lookup per pixel, the same for every model.
+
+The ready-array rule (the fast path)
+------------------------------------
+A numpy array that already has the model's input size - (H, W), (H, W, 1) or the
+model's own (1, H, W, 1) shape, e.g. a 28x28 Fashion-MNIST image - and is uint8
+(0-255) or float (0-1) is taken as model pixels: a light item on black, already
+framed. It is not polarity-checked, cropped or copied more than the interpreter needs;
+classifying it costs about the bare interpreter call (benchmarks/runtime_overhead.py).
+Anything else (a path, a Pillow image, a larger array, a camera frame) goes through
+`preprocess.prepare`: EXIF orientation, grayscale, automatic polarity, crop, pad,
+area resize. `invert=True` still inverts a ready array; `invert=None` never does.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from ..errors import ModelError, UsageError
+from . import preprocess
+from .backends import Backend, TensorSpec, load_backend
+from .labels import ModelInfo, model_info
+
+
+class Prediction(NamedTuple):
+    """One class of a classification: its name, its output index and a score in 0..1."""
+
+    label: str
+    index: int
+    score: float
+
+
+class Classifier:
+    """A model file loaded once; `classify` a picture, `classify_batch` many.
+
+    `model_path`: a .tflite (run by ai-edge-litert, tflite-runtime or tensorflow.lite,
+    whichever is found first) or .onnx (onnxruntime) file. `num_threads`: interpreter
+    threads (None: the interpreter's default). `backend`: "auto", "litert",
+    "tflite_runtime", "tensorflow" or "onnxruntime". `invert`: None decides each
+    picture's polarity from its border; True/False force it.
+
+    Like the interpreter inside it, a Classifier is not thread-safe: use one per thread.
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None,
+                 backend: str = "auto", invert: bool | None = None) -> None:
+        from ..tfenv import quiet_stderr  # stdlib only; hides "Created XNNPACK delegate" lines
+
+        self.path = Path(model_path)
+        with quiet_stderr():
+            self.backend: Backend = load_backend(self.path, num_threads, backend)
+        self._run_one = self.backend.run_one
+        self.height, self.width = _image_size(self.path, self.backend.input)
+        self.num_classes = _num_classes(self.path, self.backend.output)
+        self.info: ModelInfo = model_info(self.path, self.num_classes, getattr(self.backend, "metadata_props", None))
+        _check_color(self.path, self.info.preprocessing)
+        self.class_names: list[str] = self.info.class_names
+        self.invert = invert
+        inp = self.backend.input
+        self._one_shape = (1,) + tuple(d if d > 0 else 1 for d in inp.shape[1:])
+        self._ready_shapes = {(self.height, self.width), (self.height, self.width, 1), self._one_shape}
+        self._in_scale, self._in_zp = _input_quantization(inp, (self.info.metadata or {}).get("input"))
+        self._lut = self._pixel_table()
+        self._ready_lut = self._lut[::-1].copy() if invert else self._lut
+        self._ready = {shape: self._ready_converter(shape) for shape in self._ready_shapes}
+        out = self.backend.output
+        self._out_scale, self._out_zp = (out.scale, out.zero_point) if out.scale else (None, None)
+        self._logits = False
+        self._logits = self._outputs_are_logits()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the model's input image."""
+        return self.height, self.width
+
+    def describe(self) -> str:
+        """One line: file, interpreter, input, labels source; for logs and --verbose output."""
+        inp = self.backend.input
+        quant = f" scale {inp.scale:.6g} zero point {inp.zero_point}" if inp.scale else ""
+        return (f"{self.path.name}: {self.backend.name} {self.backend.version}, input {self.height}x{self.width} "
+                f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}")
+
+    def prepare(self, image: preprocess.ImageSource, color_order: str = "RGB") -> np.ndarray:
+        """The uint8 (H, W) light-on-dark pixels the model will see for `image`."""
+        if _is_ready(image, self._ready_shapes) and (image.dtype == np.uint8 or image.dtype.kind == "f"):
+            pixels = image.reshape(self.height, self.width)
+            if pixels.dtype != np.uint8:  # floats: 0-1, or 0-255 when larger than 1, as in classify
+                scale = 255.0 if pixels.size and float(pixels.max()) <= 1.0 else 1.0
+                pixels = np.clip(np.rint(pixels * scale), 0, 255).astype(np.uint8)
+            return 255 - pixels if self.invert else pixels
+        return preprocess.prepare(image, (self.height, self.width), self.invert, color_order)
+
+    def quantize(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 model pixels (0-255, light item on black) as the input tensor's values, same shape."""
+        return self._lut[np.asarray(pixels, np.uint8)]
+
+    def classify(self, image: preprocess.ImageSource, top_k: int = 3, *, color_order: str = "RGB") -> list[Prediction]:
+        """The top_k classes for one picture, best first.
+
+        `image`: a path, a Pillow image, or a numpy array (grayscale, RGB, or a BGR
+        OpenCV frame with color_order="BGR"). See the module docstring for the
+        ready-array fast path.
+        """
+        if type(image) is np.ndarray and image.dtype == np.uint8:
+            ready = self._ready.get(image.shape)
+            if ready is not None:
+                return self._top(self._run_one(ready(image))[0].tolist(), top_k)
+        x = self._model_input(image, color_order).reshape(self._one_shape)
+        return self._top(self._run_one(x).reshape(-1).tolist(), top_k)
+
+    def classify_batch(self, images: Sequence[preprocess.ImageSource] | np.ndarray, top_k: int = 3, *,
+                       color_order: str = "RGB") -> list[list[Prediction]]:
+        """`classify` for many pictures at once (one interpreter call per 64): a list per picture."""
+        return self._ranked(self.probabilities(images, color_order=color_order), top_k)
+
+    def classify_prepared(self, pixels: np.ndarray, top_k: int = 3) -> list[list[Prediction]]:
+        """`classify_batch` for uint8 (N, H, W) pixels returned by `prepare` (not inverted again)."""
+        pixels = np.asarray(pixels, np.uint8).reshape((-1, self.height, self.width))
+        raw = self.backend.run(self._lut[pixels].reshape((len(pixels),) + self._one_shape[1:]))
+        return self._ranked(self._scores(raw.reshape(len(pixels), -1)), top_k)
+
+    def probabilities(self, images: Sequence[preprocess.ImageSource] | np.ndarray, *,
+                      color_order: str = "RGB") -> np.ndarray:
+        """(N, classes) float32 scores in 0..1 for N pictures (e.g. a uint8 (N, 28, 28) array)."""
+        batch = self._batch_input(images, color_order)
+        if len(batch) == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        return self._scores(self.backend.run(batch).reshape(len(batch), -1))
+
+    # ------------------------------------------------------------------ input side
+
+    def _ready_converter(self, shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+        """For one ready uint8 shape: a function from the image to the input tensor, as cheap as possible.
+
+        When the lookup table is a byte XOR (edgecnn's int8 model: p - 128 is p ^ 0x80 read
+        as int8; an inverted one is p ^ 0x7F; a uint8 model with zero point 0 is p itself)
+        one XOR into a reused buffer replaces the lookup. Not thread-safe, like the
+        interpreter itself: use one Classifier per thread.
+        """
+        lut, one = self._ready_lut, self._one_shape
+        as_bytes = lut.view(np.uint8) if lut.dtype.itemsize == 1 else None
+        if as_bytes is not None and np.array_equal(as_bytes, np.arange(256, dtype=np.uint8) ^ as_bytes[0]):
+            key = int(as_bytes[0])
+            if key == 0 and lut.dtype == np.uint8:
+                return lambda image: image.reshape(one)
+            buf = np.empty(shape, np.uint8)
+            view = buf.view(lut.dtype).reshape(one)
+
+            def xor(image: np.ndarray) -> np.ndarray:
+                np.bitwise_xor(image, key, out=buf)
+                return view
+
+            return xor
+        take = lut.take
+        return lambda image: take(image).reshape(one)
+
+    def _pixel_table(self) -> np.ndarray:
+        """Input-tensor value for each 0-255 light-on-dark pixel (see the module docstring)."""
+        return self._to_input(np.arange(256, dtype=np.float32) / np.float32(255))
+
+    def _to_input(self, unit: np.ndarray) -> np.ndarray:
+        """Values in 0..1 (light item on black) to the input tensor's dtype."""
+        pre = self.info.preprocessing
+        if pre.get("polarity") == "dark-on-light":
+            unit = 1.0 - unit
+        low, high = (float(v) for v in pre.get("value_range") or (0.0, 1.0))
+        values = unit if (low, high) == (0.0, 1.0) else low + unit.astype(np.float64) * (high - low)
+        dtype = self.backend.input.dtype
+        if dtype.kind == "f":
+            return values.astype(dtype)
+        info = np.iinfo(dtype)
+        return np.clip(np.round(values.astype(np.float64) / self._in_scale) + self._in_zp, info.min, info.max).astype(dtype)
+
+    def _model_input(self, image: Any, color_order: str) -> np.ndarray:
+        """One picture as an (H, W) array of the input tensor's dtype."""
+        if isinstance(image, np.ndarray) and image.dtype.kind == "f" and image.shape in self._ready_shapes:
+            unit = np.asarray(image, np.float32).reshape(self.height, self.width)
+            if unit.size and float(unit.max()) > 1.0:
+                unit = unit / np.float32(255)  # 0-255 floats
+            return self._to_input(1.0 - unit if self.invert else unit)
+        if _is_ready(image, self._ready_shapes) and image.dtype == np.uint8:
+            return self._ready_lut[image.reshape(self.height, self.width)]
+        return self._lut[preprocess.prepare(image, (self.height, self.width), self.invert, color_order)]
+
+    def _batch_input(self, images: Any, color_order: str) -> np.ndarray:
+        """N pictures as an (N, *input shape) array; a ready uint8 (N, H, W[, 1]) array in one lookup."""
+        tail = self._one_shape[1:]
+        if isinstance(images, np.ndarray) and images.ndim >= 3 and images.shape[1:] in self._ready_shapes:
+            if images.dtype == np.uint8:
+                return self._ready_lut[images].reshape((len(images),) + tail)
+            if images.dtype.kind == "f":
+                return np.stack([self._model_input(x, color_order) for x in images]).reshape((len(images),) + tail)
+        if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim < 3):
+            raise UsageError("classify_batch takes a sequence of images; use classify for one")
+        arrays = [self._model_input(image, color_order) for image in images]
+        if not arrays:
+            return np.zeros((0,) + tail, self.backend.input.dtype)
+        return np.stack(arrays).reshape((len(arrays),) + tail)
+
+    # ------------------------------------------------------------------ output side
+
+    def _scores(self, raw: np.ndarray) -> np.ndarray:
+        scores = raw.astype(np.float32)
+        if self._out_scale:
+            scores = (scores - np.float32(self._out_zp)) * np.float32(self._out_scale)
+        if self._logits:
+            scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+            scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def _ranked(self, scores: np.ndarray, top_k: int) -> list[list[Prediction]]:
+        """Top_k rows of an (N, classes) score array; ties go to the lower index, as in `_top`."""
+        k = self._check_top_k(top_k)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        names = self.class_names
+        return [[Prediction(names[i], int(i), float(row[i])) for i in idx] for row, idx in zip(scores, order)]
+
+    def _top(self, raw: list, top_k: int) -> list[Prediction]:
+        """Best top_k of one raw output row, in plain Python: faster than numpy for ten numbers.
+
+        Dequantizing is monotonic, so the raw values are ranked first and only the
+        top_k are dequantized. Ties go to the lower index, as numpy's argmax does.
+        """
+        if top_k == 1:
+            order: Sequence[int] = (raw.index(max(raw)),)
+        else:
+            if not 1 < top_k <= len(raw):
+                top_k = self._check_top_k(top_k)
+            order = sorted(range(len(raw)), key=raw.__getitem__, reverse=True)[:top_k]
+        names, new = self.class_names, tuple.__new__  # tuple.__new__: a NamedTuple minus its slow __new__
+        if self._logits:
+            scores = self._softmax_list(raw)
+            return [new(Prediction, (names[i], i, scores[i])) for i in order]
+        if self._out_scale:
+            scale, zp = self._out_scale, self._out_zp
+            return [new(Prediction, (names[i], i, (raw[i] - zp) * scale)) for i in order]
+        return [new(Prediction, (names[i], i, raw[i])) for i in order]
+
+    def _softmax_list(self, raw: list) -> list[float]:
+        values = [(v - self._out_zp) * self._out_scale for v in raw] if self._out_scale else raw
+        peak = max(values)
+        exps = [math.exp(v - peak) for v in values]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def _check_top_k(self, top_k: int) -> int:
+        if not isinstance(top_k, int) or top_k < 1:
+            raise UsageError(f"top_k must be a whole number of at least 1 (got {top_k!r})")
+        return min(top_k, self.num_classes)
+
+    def _outputs_are_logits(self) -> bool:
+        """Run two blank pictures once (also a warm-up); softmax the outputs unless they already sum to 1."""
+        batch = np.stack([self._lut[np.zeros((self.height, self.width), np.uint8)],
+                          self._lut[np.full((self.height, self.width), 128, np.uint8)]])
+        try:
+            scores = np.concatenate([self._scores(self.backend.run_one(x.reshape(self._one_shape)).reshape(1, -1))
+                                     for x in batch])
+        except Exception as exc:
+            raise ModelError(f"{self.path}: the model loads but fails to run ({' '.join(str(exc).split())[:200]})") from None
+        tolerance = 0.02 + (self._out_scale or 0.0) * self.num_classes
+        sums_to_one = bool(np.all(np.abs(scores.sum(axis=1) - 1.0) <= tolerance))
+        in_range = bool(scores.min() >= -0.01 and scores.max() <= 1.01)
+        return not (sums_to_one and in_range)
+
+
+def _is_ready(image: Any, ready_shapes: set[tuple[int, ...]]) -> bool:
+    return isinstance(image, np.ndarray) and image.shape in ready_shapes
+
+
+def _image_size(path: Path, spec: TensorSpec) -> tuple[int, int]:
+    """(H, W) of a one-channel image input (NHWC, NCHW or NHW), else a one-line ModelError."""
+    shape = spec.shape
+    if len(shape) == 4 and shape[3] == 1:
+        height, width = shape[1], shape[2]
+    elif len(shape) == 4 and shape[1] == 1:
+        height, width = shape[2], shape[3]
+    elif len(shape) == 3:
+        height, width = shape[1], shape[2]
+    elif len(shape) == 4 and 3 in (shape[1], shape[3]):
+        raise ModelError(f"{path}: model input {list(shape)} is a 3-channel (RGB) image, but edgecnn feeds "
+                         "1-channel grayscale pixels; use a grayscale model (edgecnn train makes 28x28x1)")
+    else:
+        raise ModelError(f"{path}: model input shape {list(shape)} is not a one-channel image (N, H, W, 1)")
+    if height < 1 or width < 1:
+        raise ModelError(f"{path}: model input shape {list(shape)} has no fixed image size")
+    return height, width
+
+
+def _num_classes(path: Path, spec: TensorSpec) -> int:
+    dims = [d for d in spec.shape[1:] if d != 1] or [spec.shape[-1]]
+    if len(dims) != 1 or dims[0] < 2:
+        raise ModelError(f"{path}: model output shape {list(spec.shape)} is not one score per class")
+    return dims[0]
+
+
+def _check_color(path: Path, preprocessing: dict[str, Any]) -> None:
+    color = str(preprocessing.get("color", "grayscale")).lower()
+    if color not in ("grayscale", "gray", "grey", "l"):
+        raise ModelError(f"{path}: model metadata asks for {color} input, but the model takes one channel")
+
+
+def _input_quantization(spec: TensorSpec, meta_input: Any) -> tuple[float, int]:
+    """Scale and zero point of an integer input: the model's own, else its metadata, else raw pixels."""
+    if spec.scale:
+        return spec.scale, int(spec.zero_point or 0)
+    if isinstance(meta_input, dict) and meta_input.get("scale"):
+        return float(meta_input["scale"]), int(meta_input.get("zero_point") or 0)
+    if spec.dtype.kind in "iu":
+        return 1.0 / 255.0, -128 if spec.dtype == np.int8 else 0
+    return 1.0, 0

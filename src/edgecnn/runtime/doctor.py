@@ -1,0 +1,246 @@
+"""`edgecnn doctor`: what a Raspberry Pi user needs to know before anything fails.
+
+Every check says what it found and, when it is a problem, the command that fixes it.
+Nothing slow is imported: tensorflow and onnxruntime are only looked up, never loaded.
+The TFLite interpreters are imported, because a wheel built for another numpy is the
+commonest way they break, and only an import shows it.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import importlib.util
+import os
+import platform
+import struct
+import sys
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
+PI_OS_FIX = "flash Raspberry Pi OS (64-bit) Bookworm with Raspberry Pi Imager"
+
+
+@dataclass
+class Check:
+    """One finding: its status (ok, info, warn, FAIL), what was found, and the fix if any."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def version_of(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace").replace("\x00", "").strip()
+    except OSError:
+        return ""
+
+
+def os_release() -> dict[str, str]:
+    fields = {}
+    for line in _read("/etc/os-release").splitlines():
+        key, _, value = line.partition("=")
+        fields[key] = value.strip().strip('"')
+    return fields
+
+
+def device_model() -> str:
+    """"Raspberry Pi 4 Model B Rev 1.5" on a Pi, else ""."""
+    return _read("/proc/device-tree/model")
+
+
+def is_pi() -> bool:
+    return device_model().startswith("Raspberry Pi")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_system() -> list[Check]:
+    rel = os_release()
+    name = rel.get("PRETTY_NAME") or f"{platform.system()} {platform.release()}"
+    model = device_model()
+    detail = f"{name}, kernel {platform.release()}" + (f", {model}" if model else "")
+    codename = rel.get("VERSION_CODENAME", "")
+    if model.startswith("Raspberry Pi") and codename in ("buster", "stretch", "bullseye"):
+        return [Check("system", WARN, detail + f" ({codename} is older than Bookworm: picamera2 and wheels lag)",
+                      PI_OS_FIX)]
+    return [Check("system", OK, detail)]
+
+
+def check_architecture(machine: str | None = None, bits: int | None = None) -> list[Check]:
+    """This machine's architecture, or the given one (what a user of that machine would be told)."""
+    machine = machine or platform.machine()
+    bits = bits or struct.calcsize("P") * 8
+    detail = f"{machine}, {bits}-bit Python"
+    if machine == "armv6l":
+        return [Check("architecture", FAIL, detail + ": ARMv6 (Pi 1 / Zero): no interpreter wheels at all",
+                      "use a Pi Zero 2, 3, 4 or 5")]
+    if machine == "armv7l" or (machine == "aarch64" and bits == 32):
+        return [Check("architecture", WARN, detail + ": 32-bit ARM, for which ai-edge-litert has no wheels",
+                      f"{PI_OS_FIX}; or keep 32-bit and pip install tflite-runtime==2.14.0 'numpy<2' (Python 3.11)")]
+    return [Check("architecture", OK, detail)]
+
+
+def check_python() -> list[Check]:
+    v = sys.version_info
+    detail = f"Python {platform.python_version()} at {sys.executable}"
+    if v < (3, 10):
+        return [Check("python", FAIL, detail + ": edgecnn needs 3.10 or newer", PI_OS_FIX + " (it has Python 3.11)")]
+    checks = [Check("python", OK, detail)]
+    if sys.prefix != sys.base_prefix:
+        cfg = _read(os.path.join(sys.prefix, "pyvenv.cfg"))
+        system_site = "include-system-site-packages = true" in cfg.replace("\t", " ")
+        checks.append(Check("venv", OK if system_site else INFO, f"virtual environment {sys.prefix}, "
+                            f"system site-packages {'visible' if system_site else 'hidden'}",
+                            "" if system_site else "for picamera2 (from apt) make the venv with: "
+                            "python3 -m venv --system-site-packages ~/edgecnn-venv"))
+    return checks
+
+
+def check_libraries() -> list[Check]:
+    checks = []
+    numpy_v, pillow_v = version_of("numpy"), version_of("Pillow")
+    checks.append(Check("numpy", OK if numpy_v else FAIL, numpy_v or "not installed", "" if numpy_v else "pip install numpy"))
+    checks.append(Check("Pillow", OK if pillow_v else FAIL, pillow_v or "not installed", "" if pillow_v else "pip install Pillow"))
+    return checks
+
+
+def _try_import(module: str) -> str | None:
+    """None if `module` imports, else the one-line reason."""
+    try:
+        importlib.import_module(module)
+        return None
+    except Exception as exc:  # ImportError, or numpy ABI trouble (AttributeError, RuntimeError...)
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+
+
+def check_interpreters() -> list[Check]:
+    from .backends import TFLITE_BACKENDS
+
+    checks, usable = [], []
+    numpy_major = int((version_of("numpy") or "0").split(".")[0])
+    for name, module, dist in TFLITE_BACKENDS:
+        version = version_of(dist)
+        if name == "tensorflow":
+            if importlib.util.find_spec("tensorflow") is None:
+                checks.append(Check(dist, INFO, "not installed (not needed on a device)"))
+            else:
+                checks.append(Check(dist, OK, f"{version or '?'} installed; used for .tflite only when neither "
+                                    "ai-edge-litert nor tflite-runtime is (it takes seconds to import)"))
+                usable.append(dist)
+            continue
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            checks.append(Check(dist, INFO, "not installed"))
+            continue
+        problem = _try_import(module)
+        if problem is None:
+            checks.append(Check(dist, OK, f"{version or '?'} imports"))
+            usable.append(dist)
+        else:
+            fix = "pip install 'numpy<2'" if name == "tflite_runtime" and numpy_major >= 2 else f"pip install --force-reinstall {dist}"
+            checks.append(Check(dist, FAIL, f"{version or '?'} installed but does not import ({problem})", fix))
+    if usable:
+        checks.append(Check("tflite models", OK, f"will run with {usable[0]}"))
+    else:
+        arm32 = platform.machine() in ("armv7l", "armv6l") or struct.calcsize("P") == 4
+        fix = "pip install tflite-runtime==2.14.0 'numpy<2'" if arm32 else "pip install 'edgecnn[pi]'  (ai-edge-litert)"
+        checks.append(Check("tflite models", FAIL, "no TFLite interpreter can be imported", fix))
+    ort = version_of("onnxruntime")
+    checks.append(Check("onnxruntime", OK if ort else INFO, f"{ort} installed (.onnx models)" if ort else
+                        "not installed: .onnx models cannot run (the .tflite ones do not need it)",
+                        "" if ort else "pip install 'edgecnn[onnx]'"))
+    return checks
+
+
+def check_cameras() -> list[Check]:
+    checks = []
+    devices = sorted(glob.glob("/dev/video*"), key=lambda d: (len(d), d))
+    pi = is_pi()
+    cv2_v = version_of("opencv-python-headless") or version_of("opencv-python") or version_of("opencv-contrib-python")
+    if importlib.util.find_spec("cv2") is None:
+        checks.append(Check("opencv", INFO if not devices else WARN, "not installed: no USB cameras, video files "
+                            "or streams", "pip install 'edgecnn[camera]'  (or sudo apt install python3-opencv)"))
+    else:
+        headless = " (headless build: no windows)" if version_of("opencv-python-headless") else ""
+        checks.append(Check("opencv", OK, f"{cv2_v or 'cv2'} importable{headless}"))
+    if importlib.util.find_spec("picamera2") is not None:
+        checks.append(Check("picamera2", OK, f"{version_of('picamera2') or ''} importable (Pi camera module)".strip()))
+    else:
+        in_venv = sys.prefix != sys.base_prefix
+        fix = ("sudo apt install python3-picamera2" +
+               ("; recreate the venv with python3 -m venv --system-site-packages" if in_venv else ""))
+        checks.append(Check("picamera2", WARN if pi else INFO, "not importable: the Pi camera module cannot be "
+                            "used (OpenCV cannot open it on the libcamera stack)", fix if pi else ""))
+    checks.append(Check("video devices", OK if devices else INFO, ", ".join(devices) if devices else
+                        "none (/dev/video*): no USB camera attached"))
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    checks.append(Check("display", INFO, f"{display}: edgecnn camera can show a window" if display else
+                        "none: edgecnn camera runs headless (prints label, score, FPS)"))
+    return checks
+
+
+def check_threads() -> list[Check]:
+    cores = os.cpu_count() or 1
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        allowed = cores
+    memory = ""
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            memory = f", {int(line.split()[1]) // 1024} MB memory"
+    return [Check("cpu", OK, f"{cores} cores ({allowed} usable by this process){memory}; "
+                  f"--threads N sets interpreter threads (default: the interpreter's own choice)")]
+
+
+def check_model(path: str) -> list[Check]:
+    """Load a model the way classify will; its one-line error if it fails."""
+    from ..errors import EdgecnnError
+    from .classifier import Classifier
+
+    try:
+        return [Check("model", OK, Classifier(path).describe())]
+    except EdgecnnError as exc:
+        return [Check("model", FAIL, str(exc), "edgecnn convert the Keras model again, or copy the file again")]
+
+
+def run_checks(model: str | None = None) -> list[Check]:
+    checks: list[Check] = []
+    for group in (check_system, check_architecture, check_python, check_libraries, check_interpreters,
+                  check_cameras, check_threads):
+        try:
+            checks.extend(group())
+        except Exception as exc:  # a doctor must not die of what it examines
+            checks.append(Check(group.__name__.replace("check_", ""), WARN, f"check failed: {exc!r}"))
+    if model:
+        checks.extend(check_model(model))
+    return checks
+
+
+def format_checks(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for c in checks:
+        lines.append(f"{c.status:4s}  {c.name:<{width}}  {c.detail}")
+        if c.fix:
+            lines.append(f"{'':4s}  {'':<{width}}  fix: {c.fix}")
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    lines.append(f"{failed} problem(s), {warned} warning(s)" if failed or warned else "all good")
+    return "\n".join(lines)
+
+
+def as_dicts(checks: list[Check]) -> list[dict]:
+    return [asdict(c) for c in checks]

@@ -1,0 +1,120 @@
+"""What a model file says about itself: class names and preprocessing.
+
+A model copied alone to a Pi must still name its classes, so the runtime looks, in
+order, at: the "edgecnn" metadata embedded in the model by `edgecnn convert`, then a
+manifest.json beside it, then a labels.txt beside it, and only then falls back to the
+output indices ("0", "1", ...). The first source that has class names wins; a source
+whose count disagrees with the model's outputs is an error naming that file, because
+silently shifted labels are worse than none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ..fsutil import read_labels_file
+
+#: What edgecnn models expect when nothing says otherwise (see preprocess.py).
+DEFAULT_PREPROCESSING: dict[str, Any] = {
+    "value_range": [0.0, 1.0],
+    "pixel_range": [0, 255],
+    "polarity": "light-on-dark",
+    "color": "grayscale",
+}
+
+
+@dataclass
+class ModelInfo:
+    """Class names and preprocessing for one model file, and where they came from."""
+
+    class_names: list[str]
+    labels_source: str  # "metadata", "manifest.json", "labels.txt" or "indices"
+    preprocessing: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PREPROCESSING))
+    metadata: dict[str, Any] | None = None  # the embedded "edgecnn" object, if any
+
+
+def read_embedded(path: Path, onnx_props: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The model's embedded "edgecnn" metadata, or None (also when it cannot be parsed).
+
+    ONNX Runtime already parsed an .onnx file's metadata_props, so those are used when
+    given; otherwise edgecnn.modelmeta reads the file with the stdlib only.
+    """
+    if onnx_props is not None and "edgecnn" in onnx_props:
+        try:
+            meta = json.loads(onnx_props["edgecnn"])
+        except ValueError:
+            return None
+        return meta if isinstance(meta, dict) else None
+    try:
+        from ..modelmeta import read_metadata
+    except ImportError:  # an older edgecnn without modelmeta: fall back to the files beside
+        return None
+    try:
+        return read_metadata(path)
+    except ModelError:
+        return None  # the interpreter already accepted the model; its metadata is optional
+
+
+def _manifest(path: Path) -> dict[str, Any] | None:
+    manifest = path.parent / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"{manifest}: unreadable manifest beside the model ({exc})") from None
+    return data if isinstance(data, dict) else None
+
+
+def _manifest_entry(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
+    for artifact in manifest.get("artifacts") or []:
+        if isinstance(artifact, dict) and artifact.get("file") == path.name:
+            return artifact
+    return {}
+
+
+def model_info(path: Path, num_classes: int, onnx_props: dict[str, str] | None = None) -> ModelInfo:
+    """Class names (exactly `num_classes` of them) and preprocessing for the model at `path`."""
+    meta = read_embedded(path, onnx_props)
+    try:
+        manifest = _manifest(path)
+    except ModelError:
+        if not (meta or {}).get("class_names"):
+            raise
+        manifest = None  # the model describes itself; a broken manifest beside it does not matter
+    entry = _manifest_entry(manifest, path) if manifest else {}
+    preprocessing = dict(DEFAULT_PREPROCESSING)
+    for source in (manifest or {}, entry, meta or {}):  # most specific last
+        if isinstance(source.get("preprocessing"), dict):
+            preprocessing.update(source["preprocessing"])
+    candidates = [
+        ("metadata", f"{path} (embedded metadata)", (meta or {}).get("class_names")),
+        ("manifest.json", str(path.parent / "manifest.json"),
+         entry.get("class_names") or (manifest or {}).get("class_names")),
+    ]
+    labels_txt = path.parent / "labels.txt"
+    if labels_txt.is_file():
+        candidates.append(("labels.txt", str(labels_txt), _read_labels(labels_txt)))
+    for source, where, names in candidates:
+        if names:
+            return ModelInfo(_checked(names, num_classes, where), source, preprocessing, meta)
+    return ModelInfo([str(i) for i in range(num_classes)], "indices", preprocessing, meta)
+
+
+def _read_labels(path: Path) -> list[str]:
+    try:
+        return read_labels_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable labels file ({exc})") from None
+
+
+def _checked(names: Any, num_classes: int, where: str) -> list[str]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ModelError(f"{where}: class_names must be a list of strings")
+    if len(names) != num_classes:
+        raise ModelError(f"{where}: {len(names)} class names but the model has {num_classes} outputs")
+    return list(names)

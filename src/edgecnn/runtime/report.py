@@ -1,0 +1,120 @@
+"""Classify many image files and print one line each: shared by `edgecnn classify` and pi_classify.py.
+
+One bad file must not cost the others their answers, so every file is read and
+prepared on its own (its error becomes that file's line) and the good ones go to the
+interpreter in batches. Output formats are stable, other tools parse them:
+
+    text   PATH: LABEL (SCORE)[, LABEL (SCORE)...]      errors: PATH: error: PROBLEM
+    json   {"path", "label", "index", "score", "top_k": [{"label", "index", "score"}, ...]}
+           errors: {"path", "error"}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Iterator
+
+import numpy as np
+
+from ..errors import EdgecnnError
+from .classifier import Classifier, Prediction
+from .files import Item
+
+CHUNK = 32  # files prepared, then classified together
+
+
+@dataclass
+class Result:
+    """One file's answer (`predictions`) or its problem (`error`, without the path)."""
+
+    path: str
+    predictions: list[Prediction] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Summary:
+    images: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return (self.images - self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self, clf: Classifier) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (f"classified {self.images - self.failed} of {self.images} images in {self.seconds:.3f} s "
+                f"({self.per_second:.1f} images/s){failed}; {clf.path.name} via {clf.backend.name} {clf.backend.version}")
+
+
+def classify_items(clf: Classifier, items: Iterable[Item], top_k: int = 1) -> Iterator[Result]:
+    """Results in the order of `items`; unreadable files give error Results, never exceptions."""
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield from _classify_chunk(clf, chunk, top_k)
+            chunk = []
+    if chunk:
+        yield from _classify_chunk(clf, chunk, top_k)
+
+
+def _classify_chunk(clf: Classifier, chunk: list[Item], top_k: int) -> list[Result]:
+    results: list[Result] = []
+    pixels: list[np.ndarray] = []
+    for item in chunk:
+        if item.error:
+            results.append(Result(item.path, error=item.error))
+            continue
+        try:
+            pixels.append(clf.prepare(item.path))
+            results.append(Result(item.path))
+        except EdgecnnError as exc:
+            results.append(Result(item.path, error=_without_path(str(exc), item.path)))
+        except MemoryError:
+            results.append(Result(item.path, error="not enough memory to decode this image"))
+        except Exception as exc:  # a decoder bug on one odd file must not stop the batch
+            results.append(Result(item.path, error=f"cannot process this image ({type(exc).__name__}: {exc})"))
+    if pixels:
+        answers = iter(clf.classify_prepared(np.stack(pixels), top_k))
+        for result in results:
+            if result.error is None:
+                result.predictions = next(answers)
+    return results
+
+
+def _without_path(message: str, path: str) -> str:
+    prefix = f"{path}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def format_text(result: Result) -> str:
+    if result.error is not None:
+        return f"{result.path}: error: {result.error}"
+    return f"{result.path}: " + ", ".join(f"{p.label} ({p.score:.3f})" for p in result.predictions)
+
+
+def format_json(result: Result) -> str:
+    if result.error is not None:
+        return json.dumps({"path": result.path, "error": result.error})
+    best = result.predictions[0]
+    record = {"path": result.path, "label": best.label, "index": best.index, "score": round(best.score, 6),
+              "top_k": [{"label": p.label, "index": p.index, "score": round(p.score, 6)} for p in result.predictions]}
+    return json.dumps(record)
+
+
+def print_results(clf: Classifier, items: list[Item], top_k: int, as_json: bool, out: IO[str], err: IO[str]) -> Summary:
+    """Classify `items`, print a line per image as it is done (errors to `err` in text mode)."""
+    summary = Summary()
+    started = time.perf_counter()
+    for result in classify_items(clf, items, top_k):
+        summary.images += 1
+        if result.error is not None:
+            summary.failed += 1
+        line = format_json(result) if as_json else format_text(result)
+        print(line, file=err if (result.error is not None and not as_json) else out, flush=True)
+    summary.seconds = time.perf_counter() - started
+    return summary
