@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -51,7 +52,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SUITE = "bookworm"
 ARCH = "arm64"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 APT_PACKAGES = ("qemu-user-static", "debootstrap", "binfmt-support")
 INCLUDE = "python3,python3-venv,python3-pip,ca-certificates"
 ROOT_STAMP = "etc/edgecnn-pi-root.json"
@@ -217,7 +217,27 @@ def ensure_binfmt(log: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------- network
 
 
-def pip_index_url() -> str:
+def host_debian_mirror() -> str | None:
+    """The Debian mirror this host's apt already uses (one-line or deb822 sources)."""
+    import glob
+
+    files = ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*.list")),
+             *sorted(glob.glob("/etc/apt/sources.list.d/*.sources"))]
+    for name in files:
+        try:
+            lines = Path(name).read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = [w for w in re.sub(r"\[[^]]*\]", " ", line.split("#")[0]).split()]
+            uris = words[1:2] if words[:1] == ["deb"] else words[1:] if words[:1] == ["URIs:"] else []
+            for uri in uris:
+                if uri.rstrip("/").endswith("/debian"):
+                    return uri.rstrip("/")
+    return None
+
+
+def pip_index_url() -> str | None:
     if os.environ.get("PIP_INDEX_URL"):
         return os.environ["PIP_INDEX_URL"].split()[0]
     proc = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
@@ -225,12 +245,23 @@ def pip_index_url() -> str:
         key, _, value = line.partition("=")
         if key.strip().endswith(".index-url"):
             return value.strip().strip("'\"").split()[0]
-    return "https://pypi.org/simple"
+    return None  # pip's own default index
 
 
 def check_registry() -> None:
-    reachable(pip_index_url().rstrip("/") + "/pip/", "the package registry",
-              "Set PIP_INDEX_URL (and PIP_CERT) to a reachable index, or fix the network/proxy.")
+    fix = "Set PIP_INDEX_URL (and PIP_CERT) to a reachable index, or fix the network/proxy."
+    url = pip_index_url()
+    if url:
+        reachable(url.rstrip("/") + "/pip/", "the package registry", fix)
+        return
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "pip"], capture_output=True,
+                              text=True, timeout=60)
+        ok = proc.returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    if not ok:
+        raise Fail(f"cannot reach the package registry (pip's default index). {fix}", 2)
 
 
 def reachable(url: str, what: str, fix: str) -> None:
@@ -874,7 +905,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="where the arm64 root is cached")
     p.add_argument("--model", default=os.environ.get("PI_MODEL") or None,
                    help="an int8 .tflite to check (default: train a small synthetic one, cached)")
-    p.add_argument("--mirror", default=os.environ.get("EDGECNN_PI_MIRROR") or DEFAULT_MIRROR)
+    p.add_argument("--mirror", default=os.environ.get("EDGECNN_PI_MIRROR") or host_debian_mirror(),
+                   help="Debian mirror for debootstrap (default: the one this host's apt uses)")
     p.add_argument("--runtimes", default=os.environ.get("PI_RUNTIMES") or ",".join(RUNTIMES),
                    help="which Pi installs to check (comma-separated)")
     p.add_argument("--boards", default=os.environ.get("PI_BOARDS") or ",".join(BOARDS),
@@ -914,6 +946,8 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"--rebuild: deleting {root}")
                 safe_rmtree(root)
             need_root = not (root / ROOT_STAMP).is_file()
+            if need_root and not args.mirror:
+                raise Fail("no Debian mirror found in this host's apt sources; set EDGECNN_PI_MIRROR", 2)
             if need_root:
                 reachable(f"{args.mirror.rstrip('/')}/dists/{SUITE}/Release", "the Debian mirror",
                           "Set EDGECNN_PI_MIRROR to a reachable Debian mirror, or fix the network.")
