@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edgecnn-installed
 DEMO_OUT ?= artifacts/demo
 
-.PHONY: demo test test-fast install pi-check clean
+.PHONY: demo test test-fast install wheel pi-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed: install python3-venv (Debian/Ubuntu: sudo apt install python3-venv)"; exit 2; }
@@ -24,8 +24,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
+# The wheel a Raspberry Pi installs (with its [pi] extra: numpy, Pillow, ai-edge-litert).
+wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls dist/*.whl
+
 pi-check: $(STAMP)
 	bash scripts/pi_check.sh
 
 clean:
-	rm -rf artifacts .pytest_cache build src/*.egg-info
+	rm -rf artifacts .pytest_cache build dist src/*.egg-info

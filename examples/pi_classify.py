@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Classify pictures (or camera frames) on a Raspberry Pi with edgecnn's int8 model.
 
-Copy this file to the Pi next to model_int8.tflite, then:
+Copy this file to the Pi next to model_int8.tflite and edgecnn's wheel (`make wheel`
+writes it to dist/), then:
 
     python3 -m venv --system-site-packages ~/edgecnn-venv   # system site: picamera2 comes from apt
-    ~/edgecnn-venv/bin/pip install "edgecnn[pi]"              # numpy, Pillow, ai-edge-litert; no TensorFlow
+    ~/edgecnn-venv/bin/pip install "./edgecnn-0.1.0-py3-none-any.whl[pi]"  # numpy, Pillow, ai-edge-litert; no TensorFlow
     ~/edgecnn-venv/bin/python pi_classify.py --model model_int8.tflite shirt.jpg photos/
     ~/edgecnn-venv/bin/python pi_classify.py --model model_int8.tflite --camera
 
@@ -26,7 +27,7 @@ try:
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
 except ImportError as exc:  # the one thing to install
-    sys.exit(f"pi_classify: {exc}; install the runtime: pip install 'edgecnn[pi]'")
+    sys.exit(f"pi_classify: {exc}; install edgecnn's wheel with its [pi] extra: pip install './edgecnn-0.1.0-py3-none-any.whl[pi]'")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -82,8 +82,10 @@ def next_steps(out: Path) -> list[str]:
         "```sh",
         f"edgecnn classify --model {out}/model_int8.tflite photo.jpg",
         f"edgecnn camera --model {out}/model_int8.tflite --source 0",
-        f"scp {out}/model_int8.tflite examples/pi_classify.py pi@raspberrypi.local:~/edgecnn/",
-        "# on the Pi: pip install 'edgecnn[pi]'; python3 pi_classify.py --model model_int8.tflite photo.jpg",
+        "make wheel   # dist/edgecnn-*.whl: the runtime, no TensorFlow",
+        f"scp {out}/model_int8.tflite examples/pi_classify.py dist/edgecnn-*.whl pi@raspberrypi.local:~/edgecnn/",
+        "# on the Pi, in ~/edgecnn: python3 -m venv --system-site-packages venv && venv/bin/pip install \"$(ls edgecnn-*.whl)[pi]\"",
+        "# then: venv/bin/python pi_classify.py --model model_int8.tflite photo.jpg",
         "```",
     ]
 

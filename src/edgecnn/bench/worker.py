@@ -17,6 +17,18 @@ import numpy as np
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak RSS.
+
+    Linux's ru_maxrss survives exec, so a worker started by a parent holding TensorFlow
+    would report the parent's peak; VmHWM in /proc/self/status belongs to this program.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 1024.0 if sys.platform != "darwin" else rss / (1024.0 * 1024.0)
 

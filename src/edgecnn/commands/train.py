@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "train", "train the seed CNN and write model.keras, labels.txt, train.json", EXAMPLES)
     add_dataset_args(p)
     p.add_argument("--epochs", type=int, default=10, help="maximum epochs; early stopping on validation loss keeps the best")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64, help="images per optimizer step (per worker with --strategy multiworker)")
     p.add_argument("--validation-split", type=float, default=0.1, help="fraction of training images held out for validation")
     p.add_argument("--patience", type=int, default=3, help="epochs without validation-loss improvement before stopping")
     p.add_argument("--out", default="artifacts", help="output folder")

@@ -155,7 +155,7 @@ def check_interpreters() -> list[Check]:
         checks.append(Check("tflite models", OK, f"will run with {usable[0]}"))
     else:
         arm32 = platform.machine() in ("armv7l", "armv6l") or struct.calcsize("P") == 4
-        fix = "pip install tflite-runtime==2.14.0 'numpy<2'" if arm32 else "pip install 'edgecnn[pi]'  (ai-edge-litert)"
+        fix = "pip install tflite-runtime==2.14.0 'numpy<2'" if arm32 else "pip install ai-edge-litert"
         checks.append(Check("tflite models", FAIL, "no TFLite interpreter can be imported", fix))
     ort = version_of("onnxruntime")
     checks.append(Check("onnxruntime", OK if ort else INFO, f"{ort} installed (.onnx models)" if ort else

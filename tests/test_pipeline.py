@@ -1,0 +1,29 @@
+"""`edgecnn pipeline` end to end on a tiny synthetic run: report.md and PNGs that open."""
+
+import pytest
+from PIL import Image
+
+from edgecnn.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_pipeline_writes_report_and_pictures(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["pipeline", "--dataset", "synthetic", "--epochs", "2", "--limit", "1200", "--calibration-samples", "100",
+                 "--bench-runs", "10", "--out", str(out)])
+    assert code == 0
+    report = (out / "report.md").read_text()
+    assert "SYNTHETIC" in report
+    for section in ("## Training", "## Conversion", "## Evaluation", "## Speed", "## Next"):
+        assert section in report
+    for name in ("model_int8.tflite", "model_float32.tflite", "model_float16.tflite", "model.onnx"):
+        assert (out / name).is_file() and f"| {name} |" in report
+    assert "edgecnn classify --model" in report and "pi_classify.py" in report
+    images = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
+    assert {"plots/training_curves.png", "plots/formats.png"} <= set(images) and len(images) >= 3
+    for rel in images:
+        with Image.open(out / rel) as img:
+            img.verify()
+        with Image.open(out / rel) as img:
+            assert img.format == "PNG" and img.size[0] > 200 and img.size[1] > 100
