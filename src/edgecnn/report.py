@@ -96,7 +96,7 @@ def write_report(out: Path, train_report: dict[str, Any], evaluation: dict[str, 
 
     dataset = train_report["dataset"]
     synthetic = " (SYNTHETIC data: these numbers say nothing about real photos)" if dataset.get("synthetic") else ""
-    title = f"{dataset['name']}{' (synthetic)' if dataset.get('synthetic') else ''}"
+    title = "SYNTHETIC data" if dataset.get("synthetic") else dataset["name"]
     plots = out / "plots"
     plot_training_curves(train_report["history"], f"training on {title}", plots / "training_curves.png")
     plot_formats(format_rows(evaluation, bench), f"formats on {title}", plots / "formats.png")

@@ -34,7 +34,7 @@ SMALL = ["--dataset", "synthetic", "--limit", "20", "--epochs", "1"]
 #: with 1 worker x 128, the same global batch: the same number of optimizer steps on
 #: the same gradient average, so only the data order differs.
 MW_LIMIT, MW_EPOCHS, MW_SEED, PER_WORKER_BATCH = 3000, 3, 0, 64
-#: Measured with these settings for seeds 0-3 (docs/distributed.md): 2-worker minus
+#: Measured with these settings for seeds 0-3 (README, "Training across machines"): 2-worker minus
 #: single-worker test accuracy was +0.014, +0.024, +0.012, -0.024 (500 test images,
 #: so one image is 0.002), about the seed-to-seed spread of the single-worker run
 #: itself (0.838-0.864). 0.05 is twice the largest gap seen; a broken run (workers

@@ -72,11 +72,11 @@ def plot_formats(rows: list[dict[str, Any]], title: str, dest: str | os.PathLike
     fig, axes = plt.subplots(1, len(measures), figsize=(4 * len(measures), 3.6), squeeze=False)
     names = [row["name"] for row in rows]
     for ax, (key, label) in zip(axes[0], measures):
-        values = [row.get(key) or 0 for row in rows]
-        ax.bar(range(len(rows)), values, color="#4a7ab5")
+        values = [row.get(key) for row in rows]
+        ax.bar(range(len(rows)), [v or 0 for v in values], color="#4a7ab5")
         ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
         ax.set_title(label)
-        for i, v in enumerate(values):
-            ax.text(i, v, f"{v:.3g}", ha="center", va="bottom", fontsize=7)
+        for i, v in enumerate(values):  # a measure not taken is labelled so, never drawn as 0
+            ax.text(i, v or 0, "not measured" if v is None else f"{v:.3g}", ha="center", va="bottom", fontsize=7)
     fig.suptitle(title, fontsize=10)
     return _save(fig, dest)
