@@ -55,4 +55,4 @@ def test_model_that_does_not_load(tmp_path, capsys):
     bad.write_bytes(b"not a zip")
     code = main(["evaluate", "--model", str(bad), "--dataset", "synthetic", "--limit", "100"])
     err = capsys.readouterr().err
-    assert code == 2 and "not a loadable Keras model" in err
+    assert code == 2 and "not a readable Keras model" in err

@@ -61,7 +61,8 @@ def convert(config: ConvertConfig, log: Log = print) -> ConvertResult:
 
 
 def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> ConvertResult:
-    from .source import choose_dataset, load_keras_model, load_source_dataset
+    from ..train.model import load_keras_model
+    from .source import choose_dataset, load_source_dataset
 
     formats = config.ordered_formats()
     choice = choose_dataset(config, model_path)
@@ -71,12 +72,11 @@ def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> Conver
     _log_dataset(dataset, choice.from_train_json, log)
     calibration = _calibration(config, dataset, formats, choice.seed, log)
 
-    x_test = to_model_input(dataset.x_test)
-    reference = model.predict(x_test, batch_size=256, verbose=0).astype(np.float64)
+    reference = model.predict(to_model_input(dataset.x_test), batch_size=256, verbose=0).astype(np.float64)
     keras_accuracy = float(np.mean(reference.argmax(1) == dataset.y_test))
     artifacts = [_build(fmt, model, dataset, calibration, config, log) for fmt in formats]
     for artifact in artifacts:
-        _verify(artifact, x_test, reference, dataset.y_test, config.max_int8_drop, log)
+        _verify(artifact, dataset.x_test, reference, dataset.y_test, config.max_int8_drop, log)
     settings = _settings(config, choice.seed, calibration)
     return _write(out, model_path, dataset, keras_accuracy, artifacts, settings, log)
 
@@ -141,12 +141,12 @@ def _quant(desc: dict) -> str:
     return "" if desc["scale"] is None else f" (scale {desc['scale']:.6g}, zero point {desc['zero_point']})"
 
 
-def _verify(artifact: Artifact, x: np.ndarray, reference: np.ndarray, labels: np.ndarray,
+def _verify(artifact: Artifact, images: np.ndarray, reference: np.ndarray, labels: np.ndarray,
             max_int8_drop: float, log: Log) -> None:
     from .verify import compare, predict
 
-    log(f"verifying {artifact.format} on {len(labels)} test images ({artifact.engine} interpreter) ...")
-    probs = predict(artifact.format, artifact.data, x)
+    log(f"verifying {artifact.format} on {len(labels)} test images (edgecnn runtime, {artifact.engine} interpreter) ...")
+    probs = predict(artifact.file, artifact.data, images)
     artifact.verification = compare(artifact.format, probs, reference, labels, max_int8_drop).as_dict()
 
 

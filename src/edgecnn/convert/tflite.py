@@ -19,7 +19,6 @@ from ..errors import ModelError
 from ..modelmeta import METADATA_KEY
 from .calibration import representative_dataset
 from .describe import tensor_description
-from .interpreters import tflite_interpreter
 
 
 def _converter(model: Any) -> Any:
@@ -59,7 +58,12 @@ def convert_tflite(model: Any, fmt: str, calibration: np.ndarray | None = None, 
 
 def tflite_io(model_bytes: bytes) -> tuple[dict, dict]:
     """(input, output) descriptions as the interpreter reports them: what the device will see."""
-    interpreter = tflite_interpreter(model_bytes)
+    from ai_edge_litert.interpreter import Interpreter  # the [train] extra installs it
+
+    from ..tfenv import quiet_stderr
+
+    with quiet_stderr():  # "Created TensorFlow Lite XNNPACK delegate" goes to fd 2
+        interpreter = Interpreter(model_content=bytes(model_bytes))
 
     def describe(detail: dict) -> dict:
         scale, zero_point = detail["quantization"]

@@ -1,4 +1,9 @@
-"""Each artifact against the Keras model on the test split, in its real interpreter.
+"""Each artifact against the Keras model on the test split, through the device's own code.
+
+An artifact is checked with edgecnn.runtime.Classifier from a file that holds nothing
+but the artifact: the interpreter a Pi uses (LiteRT, ONNX Runtime), the runtime's own
+pixel quantization, and the class names embedded in the file. So the accuracy in
+manifest.json is what `edgecnn classify` and pi_classify.py will see.
 
 What a float conversion must reproduce exactly (top-1 on every test image, probabilities
 to 1e-4) and what int8 may lose (accuracy, in percentage points) are the thresholds
@@ -10,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
-from .interpreters import run_onnx, run_tflite
+from ..evaluate.metrics import accuracy, agreement
 
 #: Float conversions that must match Keras: 100% top-1 agreement, probabilities within this.
 EXACT_FORMATS = ("onnx", "float32")
@@ -43,20 +51,32 @@ class Verification:
         }
 
 
-def predict(fmt: str, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
-    """Probabilities from the artifact's own interpreter (LiteRT or ONNX Runtime)."""
-    return run_onnx(model_bytes, x) if fmt.startswith("onnx") else run_tflite(model_bytes, x)
+def predict(file_name: str, model_bytes: bytes, images: np.ndarray) -> np.ndarray:
+    """(N, classes) probabilities for uint8 (N, H, W) test images, from the runtime, one thread.
+
+    The artifact is not written to OUT yet (nothing is, until every artifact is built),
+    so it is run from a private temporary folder with no labels.txt or manifest beside it.
+    """
+    from ..runtime import Classifier
+    from ..tfenv import quiet_stderr
+
+    with tempfile.TemporaryDirectory(prefix="edgecnn-verify-") as folder:
+        path = Path(folder) / file_name
+        path.write_bytes(model_bytes)
+        with quiet_stderr():
+            classifier = Classifier(path, num_threads=1)
+        return classifier.probabilities(images).astype(np.float64)
 
 
 def compare(fmt: str, probs: np.ndarray, reference: np.ndarray, labels: np.ndarray,
             max_int8_drop: float) -> Verification:
     """Accuracy, drop vs Keras, top-1 agreement and max |p - p_keras|, judged by the format's threshold."""
-    keras_acc = float(np.mean(reference.argmax(1) == labels))
-    acc = float(np.mean(probs.argmax(1) == labels))
-    drop = (keras_acc - acc) * 100.0
-    agreement = float(np.mean(probs.argmax(1) == reference.argmax(1)))
+    predicted, expected = probs.argmax(1), reference.argmax(1)
+    acc = accuracy(labels, predicted)
+    drop = (accuracy(labels, expected) - acc) * 100.0
+    agree = agreement(predicted, expected)
     diff = float(np.max(np.abs(probs.astype(np.float64) - reference))) if len(probs) else 0.0
-    return Verification(acc, drop, agreement, diff, judge(fmt, drop, agreement, diff, max_int8_drop))
+    return Verification(acc, drop, agree, diff, judge(fmt, drop, agree, diff, max_int8_drop))
 
 
 def judge(fmt: str, drop: float, agreement: float, diff: float, max_int8_drop: float) -> str | None:

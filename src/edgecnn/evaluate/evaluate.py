@@ -9,28 +9,29 @@ from typing import Any, Callable
 import numpy as np
 
 from ..datasets import load_dataset
+from ..datasets.recorded import choose_dataset
 from ..errors import DatasetError, UsageError
 from ..fsutil import ensure_output_dir
 from .metrics import accuracy, agreement, confusion_matrix, format_confusion, precision_recall
-from .predict import model_labels, probabilities, recorded_dataset
+from .predict import LoadedModel, load_model
 
 
 @dataclass
 class EvaluateConfig:
     models: list[str]
-    dataset: str | None = None  # None: the dataset recorded beside the first model, else fashion-mnist
+    dataset: str | None = None  # None: the dataset in train.json beside the first model, else fashion-mnist
     data_dir: str | None = None
-    seed: int = 0
+    seed: int | None = None  # None: train.json's, as for the dataset
     limit: int | None = None
     plots: str | None = None
 
 
-def check_labels(models: list[str], class_names: list[str]) -> None:
+def check_labels(models: list[LoadedModel], class_names: list[str]) -> None:
     for model in models:
-        labels = model_labels(model)
+        labels = model.class_names
         if labels is not None and labels != list(class_names):
             raise DatasetError(
-                f"{model}: its classes ({', '.join(labels[:4])}...) do not match the dataset's "
+                f"{model.path}: its classes ({', '.join(labels[:4])}...) do not match the dataset's "
                 f"({', '.join(class_names[:4])}...)"
             )
 
@@ -54,15 +55,16 @@ def model_report(name: str, probs: np.ndarray, y: np.ndarray, class_names: list[
 def evaluate(config: EvaluateConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     if not config.models:
         raise UsageError("give at least one --model")
-    spec = config.dataset or recorded_dataset(config.models[0]) or "fashion-mnist"
-    dataset = load_dataset(spec, config.data_dir, config.seed, config.limit, log)
-    check_labels(config.models, dataset.class_names)
+    choice = choose_dataset(config.dataset, config.data_dir, config.seed, config.limit, Path(config.models[0]))
+    models = [load_model(model) for model in config.models]
+    dataset = load_dataset(choice.spec, choice.data_dir, choice.seed, choice.limit, log)
+    check_labels(models, dataset.class_names)
     tag = " (SYNTHETIC data)" if dataset.synthetic else ""
     log(f"evaluating {len(config.models)} model(s) on {dataset.name}{tag}: {len(dataset.y_test)} test images")
     reports = []
-    for model in config.models:
-        report = model_report(model, probabilities(model, dataset.x_test), dataset.y_test, dataset.class_names)
-        log(f"  {model}: accuracy {report['accuracy']:.4f}")
+    for model in models:
+        report = model_report(model.path, model.probabilities(dataset.x_test), dataset.y_test, dataset.class_names)
+        log(f"  {model.path}: accuracy {report['accuracy']:.4f}")
         reports.append(report)
     agreements = [[agreement(a["predictions"], b["predictions"]) for b in reports] for a in reports]
     if config.plots:

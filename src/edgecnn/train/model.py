@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import INPUT_SHAPE
+from ..errors import ModelError
 
 #: Trainable parameters per layer with weights, in order (Conv, Conv, Dense, Dense).
 EXPECTED_PARAMS = (640, 36_928, 204_928, 1_290)
@@ -40,3 +42,37 @@ def summary_text(model: Any) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=80)
     return "\n".join(lines)
+
+
+def load_keras_model(path: Path) -> Any:
+    """Load an image classifier for inference (not compiled: no optimizer needed); any failure is a ModelError."""
+    from ..tfenv import import_tensorflow, quiet_stderr
+
+    import_tensorflow()
+    import keras
+
+    try:
+        with quiet_stderr():
+            model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, KeyError...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: not a readable Keras model ({reason[:200]})") from None
+    check_image_model(path, model)
+    return model
+
+
+def check_image_model(path: Path, model: Any) -> None:
+    """One 28x28x1 image input and one (batch, classes) output, or a ModelError saying what it has."""
+    inputs, outputs = list(getattr(model, "inputs", None) or []), list(getattr(model, "outputs", None) or [])
+    if len(inputs) != 1:
+        raise ModelError(f"{path}: model has {len(inputs)} inputs; expected one image input {_shape((None, *INPUT_SHAPE))}")
+    shape = tuple(inputs[0].shape)
+    if shape[1:] != INPUT_SHAPE:
+        raise ModelError(f"{path}: model input {_shape(shape)} is not an image input {_shape((None, *INPUT_SHAPE))}")
+    if len(outputs) != 1 or len(tuple(outputs[0].shape)) != 2:
+        got = ", ".join(_shape(tuple(o.shape)) for o in outputs) or "none"
+        raise ModelError(f"{path}: model output {got} is not one (batch, classes) vector")
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
