@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 
@@ -22,13 +21,10 @@ def cpu_model() -> str:
 
 
 def library_versions() -> dict[str, str]:
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return versions
+    """Versions of the installed libraries among LIBRARIES (missing ones are left out)."""
+    from ..runtime.doctor import version_of
+
+    return {name: version for name in LIBRARIES if (version := version_of(name))}
 
 
 def machine_facts() -> dict:

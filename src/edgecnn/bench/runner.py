@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ModelError, UsageError
+from ..runtime.backends import ONNX_BACKEND, TFLITE_BACKENDS
 from .machine import facts_line, machine_facts
 
-#: Backends per model suffix, fastest-to-load first; only importable ones are run.
+#: Backends per model suffix as (name, top-level module), in the runtime's own order; only importable ones run.
 BACKENDS = {
-    ".tflite": (("litert", "ai_edge_litert"), ("tflite_runtime", "tflite_runtime"), ("tensorflow", "tensorflow")),
-    ".onnx": (("onnxruntime", "onnxruntime"),),
+    ".tflite": tuple((name, module.split(".")[0]) for name, module, _ in TFLITE_BACKENDS),
+    ".onnx": ((ONNX_BACKEND, "onnxruntime"),),
     ".keras": (("keras", "keras"),),
 }
 WORKER_TIMEOUT_S = 600

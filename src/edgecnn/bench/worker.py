@@ -46,10 +46,11 @@ def keras_runner(model_path: str, threads: int, batch: int) -> Callable[[np.ndar
     tf = import_tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    import keras
+    from ..train.model import load_keras_model
+    from ..train.trainer import to_model_input
 
-    model = keras.models.load_model(model_path)
-    return lambda images: model(images[..., None].astype(np.float32) / 255.0, training=False)
+    model = load_keras_model(model_path)
+    return lambda images: model(to_model_input(images), training=False)
 
 
 def runtime_runner(model_path: str, backend: str, threads: int, batch: int) -> Callable[[np.ndarray], Any]:

@@ -17,14 +17,8 @@ from typing import Any
 
 from ..errors import ModelError
 from ..fsutil import read_labels_file
-
-#: What edgecnn models expect when nothing says otherwise (see preprocess.py).
-DEFAULT_PREPROCESSING: dict[str, Any] = {
-    "value_range": [0.0, 1.0],
-    "pixel_range": [0, 255],
-    "polarity": "light-on-dark",
-    "color": "grayscale",
-}
+from ..modelmeta import PREPROCESSING as DEFAULT_PREPROCESSING  # what edgecnn models expect by default
+from ..modelmeta import read_metadata
 
 
 @dataclass
@@ -49,10 +43,6 @@ def read_embedded(path: Path, onnx_props: dict[str, str] | None = None) -> dict[
         except ValueError:
             return None
         return meta if isinstance(meta, dict) else None
-    try:
-        from ..modelmeta import read_metadata
-    except ImportError:  # an older edgecnn without modelmeta: fall back to the files beside
-        return None
     try:
         return read_metadata(path)
     except ModelError:

@@ -110,18 +110,32 @@ def versions() -> dict[str, str]:
     }
 
 
-def fit(model: Any, dataset: Dataset, config: TrainConfig, log: Callable[[str], None]) -> tuple[Any, dict]:
-    """Fit with early stopping on validation loss; the best epoch's weights are kept."""
+def fit(model: Any, dataset: Dataset, config: TrainConfig, log: Callable[[str], None],
+        strategy: Any = None) -> tuple[Any, dict]:
+    """Fit with early stopping on validation loss; the best epoch's weights are kept.
+
+    Under a tf.distribute `strategy` the same split is fed as tf.data at the global
+    batch size, and validation runs through the strategy too, so every worker sees the
+    same val_loss (averaged over all of them) and EarlyStopping stops them all at the
+    same epoch; a worker that stopped alone would leave the others waiting in a collective.
+    """
     import keras
 
     x_tr, y_tr, x_val, y_val = split_validation(
         to_model_input(dataset.x_train), dataset.y_train, config.validation_split, config.seed
     )
+    if strategy is None:
+        data = {"x": x_tr, "y": y_tr, "validation_data": (x_val, y_val), "batch_size": config.batch_size,
+                "shuffle": True}
+    else:
+        from .distributed import distributed_dataset
+
+        global_batch = config.batch_size * strategy.num_replicas_in_sync
+        data = {"x": distributed_dataset(x_tr, y_tr, global_batch, config.seed, shuffle=True),
+                "validation_data": distributed_dataset(x_val, y_val, global_batch, config.seed, shuffle=False),
+                "shuffle": False}
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
-    history = model.fit(
-        x_tr, y_tr, validation_data=(x_val, y_val), epochs=config.epochs, batch_size=config.batch_size,
-        shuffle=True, verbose=0, callbacks=[stop, epoch_logger(config.epochs, log)],
-    )
+    history = model.fit(**data, epochs=config.epochs, verbose=0, callbacks=[stop, epoch_logger(config.epochs, log)])
     sizes = {"train": int(len(y_tr)), "validation": int(len(y_val)), "test": int(len(dataset.y_test))}
     return history, sizes
 
@@ -135,33 +149,6 @@ def history_rows(history: Any) -> list[dict[str, float]]:
 def save_model(model: Any, dest: Path) -> None:
     with atomic_path(dest) as tmp:
         model.save(tmp)
-
-
-def fit_distributed(
-    model: Any, dataset: Dataset, config: TrainConfig, strategy: Any, log: Callable[[str], None]
-) -> tuple[Any, dict]:
-    """fit() under a tf.distribute strategy: the same split and early stopping, tf.data input.
-
-    Validation runs through the strategy too, so every worker sees the same val_loss
-    (averaged over all of them) and EarlyStopping stops them all at the same epoch;
-    a worker that stopped alone would leave the others waiting in a collective.
-    """
-    import keras
-
-    from .distributed import distributed_dataset
-
-    x_tr, y_tr, x_val, y_val = split_validation(
-        to_model_input(dataset.x_train), dataset.y_train, config.validation_split, config.seed
-    )
-    global_batch = config.batch_size * strategy.num_replicas_in_sync
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
-    history = model.fit(
-        distributed_dataset(x_tr, y_tr, global_batch, config.seed, shuffle=True),
-        validation_data=distributed_dataset(x_val, y_val, global_batch, config.seed, shuffle=False),
-        epochs=config.epochs, shuffle=False, verbose=0, callbacks=[stop, epoch_logger(config.epochs, log)],
-    )
-    sizes = {"train": int(len(y_tr)), "validation": int(len(y_val)), "test": int(len(dataset.y_test))}
-    return history, sizes
 
 
 def _train_default(dataset: Dataset, config: TrainConfig, log: Callable[[str], None]) -> tuple:
@@ -209,7 +196,7 @@ def _train_distributed(
             (list(dataset.class_names), config.epochs, config.batch_size, config.validation_split, config.seed,
              config.patience, config.limit)))
         fit_started = time.perf_counter()
-        history, sizes = fit_distributed(model, dataset, config, strategy, log)
+        history, sizes = fit(model, dataset, config, log, strategy)
         fit_seconds = time.perf_counter() - fit_started
         test_data = distributed_dataset(to_model_input(dataset.x_test), dataset.y_test,
                                         config.batch_size * replicas, config.seed, shuffle=False)
