@@ -25,8 +25,9 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
 # The wheel a Raspberry Pi installs (with its [pi] extra: numpy, Pillow, ai-edge-litert).
-wheel: $(STAMP)
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+# Pure Python: built by the system's pip in an isolated build environment, no .venv, no TensorFlow.
+wheel:
+	$(PYTHON) -m pip wheel --quiet --no-deps --wheel-dir dist .
 	@ls dist/*.whl
 
 pi-check: $(STAMP)

@@ -27,7 +27,7 @@ try:
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
 except ImportError as exc:  # the one thing to install
-    sys.exit(f"pi_classify: {exc}; install edgecnn's wheel with its [pi] extra: pip install './edgecnn-0.1.0-py3-none-any.whl[pi]'")
+    sys.exit(f"pi_classify: {exc}; install edgecnn's wheel (make wheel builds it) with its [pi] extra: pip install './edgecnn-VERSION-py3-none-any.whl[pi]'")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,22 +1,32 @@
-"""`make demo`: the whole pipeline (train, convert, evaluate, bench, report), offline if it has to be.
+"""`make demo`: the whole pipeline (train, convert, evaluate, bench, report) on real Fashion-MNIST.
 
-Uses Fashion-MNIST when its files are present or downloadable; otherwise says so in
-one loud line and uses the synthetic set instead.
+When the files are missing and apt-get can be used (root, or `sudo -n`), installs
+Debian's `dataset-fashion-mnist` first. Otherwise it says so in one loud line and
+uses the synthetic set instead. The demo trains fewer epochs than the full recipe
+(`edgecnn train`'s 60) so it finishes in a few minutes on two cores; it prints the
+accuracy it got and names the dataset.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+from pathlib import Path
 
 from edgecnn.cli import main as edgecnn
 from edgecnn.datasets import load_dataset
 from edgecnn.errors import DatasetError
 
 SYNTHETIC_LIMIT = 12000  # keeps the offline demo to a couple of minutes on two cores
+INSTALLER = Path(__file__).with_name("install_fashion_mnist.sh")
 
 
 def pick_dataset(data_dir: str | None) -> str:
+    """fashion-mnist when its files are found (installing them with apt when allowed), else synthetic."""
+    if not data_dir:
+        subprocess.run(["bash", str(INSTALLER)], check=False)
     try:
         load_dataset("fashion-mnist", data_dir, limit=100)
         return "fashion-mnist"
@@ -34,14 +44,17 @@ def run_demo(out: str, epochs: int, data_dir: str | None) -> int:
         args += ["--limit", str(SYNTHETIC_LIMIT)]
     code = edgecnn(args)
     if code in (0, 3):
-        note = " -- trained on SYNTHETIC data" if dataset == "synthetic" else ""
-        print(f"\ndemo done: artifacts and report in {out}/ (open {out}/report.md){note}")
+        trained = json.loads((Path(out) / "train.json").read_text())
+        what = "SYNTHETIC data" if trained["synthetic"] else f"real Fashion-MNIST from {trained['dataset']['source']}"
+        print(f"\ndemo done: {trained['epochs_run']} epochs on {what}: test accuracy "
+              f"{trained['test_accuracy'] * 100:.2f}% (the full recipe, `edgecnn train`, runs 60 epochs)")
+        print(f"artifacts and report in {out}/ (open {out}/report.md)")
     return code
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="artifacts/demo")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--data-dir")
     sys.exit(run_demo(**vars(parser.parse_args())))

@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .convert.config import ALL_FORMATS, ARTIFACT_FILES
 from .errors import VerificationError
 from .fsutil import ensure_output_dir
 
-FORMATS = ["int8", "float32", "float16", "onnx"]
 
 
 @dataclass
 class PipelineConfig:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
-    epochs: int = 5
+    recipe: str = "edgecnn"
+    epochs: int | None = None  # None: the recipe's
     limit: int | None = None
     seed: int = 0
     out: str = "artifacts"
@@ -51,21 +52,23 @@ def run_pipeline(config: PipelineConfig, log: Callable[[str], None] = print) -> 
     out = ensure_output_dir(config.out)
     started = time.perf_counter()
     step(log, "1/4 train")
-    trained = train(TrainConfig(dataset=config.dataset, data_dir=config.data_dir, epochs=config.epochs,
-                                limit=config.limit, seed=config.seed, out=str(out)), log)
+    trained = train(TrainConfig(dataset=config.dataset, data_dir=config.data_dir, recipe=config.recipe,
+                                epochs=config.epochs, limit=config.limit, seed=config.seed, out=str(out)), log)
+    # Every later step reads the data from where training found it (the folder train.json records).
+    data_dir = config.data_dir or (trained.report["dataset"]["source"] if config.dataset == "fashion-mnist" else None)
     step(log, "2/4 convert")
     failure = None
     try:
-        convert(ConvertConfig(model_path=str(trained.model_path), formats=FORMATS, out=str(out), dataset=config.dataset,
-                              data_dir=config.data_dir, calibration_samples=config.calibration_samples,
+        convert(ConvertConfig(model_path=str(trained.model_path), formats=list(ALL_FORMATS), out=str(out),
+                              dataset=config.dataset, data_dir=data_dir, calibration_samples=config.calibration_samples,
                               seed=config.seed, limit=config.limit), log)
     except VerificationError as exc:
         failure = str(exc)
         log(f"conversion verification FAILED: {failure} (the report still follows)")
-    models = [str(p) for p in (out / "model.keras", out / "model_int8.tflite", out / "model_float32.tflite",
-                               out / "model_float16.tflite", out / "model.onnx") if p.is_file()]
+    candidates = [out / "model.keras"] + [out / ARTIFACT_FILES[f] for f in ALL_FORMATS]
+    models = [str(p) for p in candidates if p.is_file()]
     step(log, "3/4 evaluate")
-    evaluation = evaluate(EvaluateConfig(models, config.dataset, config.data_dir, config.seed, config.limit,
+    evaluation = evaluate(EvaluateConfig(models, config.dataset, data_dir, config.seed, config.limit,
                                          plots=str(out / "plots")), log)
     step(log, "4/4 bench")
     bench = run_bench(BenchConfig(models=[m for m in models if not m.endswith(".keras")], threads=list(config.threads),

@@ -1,76 +1,149 @@
-"""The Fashion-MNIST loader on IDX files the test writes (the real files are never needed)."""
+"""The Fashion-MNIST loader on the real files from Debian's `dataset-fashion-mnist`.
+
+Those files are the only ones whose payload digests match, so these tests need them:
+they fail in CI (CI=true), where .ci/run installs the package, and skip elsewhere
+with the one command that enables them.
+"""
+
+from __future__ import annotations
 
 import gzip
+import shutil
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from edgecnn.cli import main
 from edgecnn.datasets import load_dataset
-from edgecnn.datasets.fashion_mnist import FILES_MD5, load_fashion_mnist
-from edgecnn.datasets.idx import encode_idx
+from edgecnn.datasets.fashion_mnist import FILE_NAMES, load_fashion_mnist, locate_files
+from edgecnn.datasets.idx import encode_idx, read_idx_bytes
+from edgecnn.datasets.recorded import choose_dataset
 from edgecnn.errors import DatasetError
 
+from ..real_data import real_fashion_dir
 
-def write_fake_fashion(folder, compress=False):
-    """Four raw IDX files of Fashion-MNIST's exact shapes (raw: no published MD5 to match)."""
-    rng = np.random.default_rng(1)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": (np.arange(60000) % 10).astype(np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": (np.arange(10000) % 10).astype(np.uint8),
-    }
-    for name, arr in arrays.items():
-        data = encode_idx(arr)
-        if compress:
-            (folder / f"{name}.gz").write_bytes(gzip.compress(data, compresslevel=1))
-        else:
-            (folder / name).write_bytes(data)
-    return arrays
+
+def quiet(msg: str) -> None:
+    pass
 
 
 @pytest.fixture(scope="module")
-def fake_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fmnist")
-    return folder, write_fake_fashion(folder)
+def real_dir() -> Path:
+    return real_fashion_dir()
 
 
-def test_loads_raw_files_from_data_dir(fake_dir):
-    folder, arrays = fake_dir
-    ds = load_fashion_mnist(folder, log=lambda m: None)
-    assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)
-    np.testing.assert_array_equal(ds.x_test, arrays["t10k-images-idx3-ubyte"])
-    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
-    assert not ds.synthetic and ds.source == str(folder)
-
-
-def test_env_var_is_searched(fake_dir, monkeypatch):
-    monkeypatch.setenv("EDGECNN_DATA", str(fake_dir[0]))
-    ds = load_dataset("fashion-mnist", limit=600, log=lambda m: None)
-    assert len(ds.y_train) == 600 and len(ds.y_test) == 100
-
-
-def test_gzip_with_wrong_md5_is_rejected(tmp_path):
-    write_fake_fashion(tmp_path, compress=True)
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte.gz: MD5 .* does not match the published"):
-        load_fashion_mnist(tmp_path, log=lambda m: None)
-
-
-def test_missing_files_offline_says_where_to_put_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDGECNN_OFFLINE", "1")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No folder but the ones a test names: empty Keras cache and system folder, no EDGECNN_DATA."""
     monkeypatch.delenv("EDGECNN_DATA", raising=False)
-    with pytest.raises(DatasetError) as info:
-        load_fashion_mnist(tmp_path / "nowhere", log=lambda m: None)
-    msg = str(info.value)
-    assert "\n" not in msg
-    assert str(tmp_path / "nowhere") in msg and all(name in msg for name in FILES_MD5)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("EDGECNN_SYSTEM_DATA", str(tmp_path / "system"))
+    monkeypatch.setenv("EDGECNN_OFFLINE", "1")
+    return tmp_path
 
 
-def test_wrong_image_count_rejected(tmp_path):
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(encode_idx(np.zeros((10, 28, 28), np.uint8)))
-    for name, n in [("train-labels-idx1-ubyte", 10), ("t10k-labels-idx1-ubyte", 10)]:
-        (tmp_path / name).write_bytes(encode_idx(np.zeros(n, np.uint8)))
-    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(encode_idx(np.zeros((10, 28, 28), np.uint8)))
-    with pytest.raises(DatasetError, match="expected 60000x28x28 images, got 10x28x28"):
-        load_fashion_mnist(tmp_path, log=lambda m: None)
+def copy_files(src: Path, dest: Path, names=FILE_NAMES, unpack: bool = False, recompress: bool = False) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if unpack:
+            (dest / name[:-3]).write_bytes(gzip.decompress((src / name).read_bytes()))
+        elif recompress:  # other gzip bytes, same payload: what upstream's .gz is to Debian's
+            (dest / name).write_bytes(gzip.compress(gzip.decompress((src / name).read_bytes()), compresslevel=1))
+        else:
+            shutil.copy(src / name, dest / name)
+    return dest
+
+
+def test_debians_copy_loads_whole_and_balanced(real_dir: Path) -> None:
+    ds = load_fashion_mnist(real_dir, log=quiet)
+    assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)
+    assert np.bincount(ds.y_train).tolist() == [6000] * 10 and np.bincount(ds.y_test).tolist() == [1000] * 10
+    assert ds.source == str(real_dir) and not ds.synthetic
+    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
+
+
+@pytest.mark.parametrize("form", ["unpack", "recompress"])
+def test_unpacked_and_recompressed_copies_are_accepted(real_dir: Path, tmp_path: Path, form: str) -> None:
+    folder = copy_files(real_dir, tmp_path / form, unpack=form == "unpack", recompress=form == "recompress")
+    reference = load_fashion_mnist(real_dir, log=quiet)
+    ds = load_fashion_mnist(folder, log=quiet)
+    np.testing.assert_array_equal(ds.x_test, reference.x_test)
+    np.testing.assert_array_equal(ds.y_train, reference.y_train)
+
+
+def test_one_changed_payload_byte_exits_2_naming_the_file(real_dir: Path, isolated: Path, capsys) -> None:
+    folder = copy_files(real_dir, isolated / "data", unpack=True)
+    target = folder / "t10k-images-idx3-ubyte"
+    data = bytearray(target.read_bytes())
+    data[5000] ^= 1
+    target.write_bytes(bytes(data))
+    code = main(["train", "--data-dir", str(folder), "--epochs", "1", "--out", str(isolated / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert str(target) in err and "MD5" in err
+    assert not (isolated / "out" / "model.keras").exists()
+
+
+def test_search_order_and_one_folder_for_all_four(real_dir: Path, isolated: Path, monkeypatch) -> None:
+    system = copy_files(real_dir, isolated / "system")
+    assert set(locate_files(None, quiet).values()) == {system / n for n in FILE_NAMES}
+    cache = copy_files(real_dir, isolated / "keras" / "datasets" / "fashion-mnist", unpack=True)
+    assert {p.parent for p in locate_files(None, quiet).values()} == {cache}
+    env = copy_files(real_dir, isolated / "env")
+    monkeypatch.setenv("EDGECNN_DATA", str(env))
+    assert {p.parent for p in locate_files(None, quiet).values()} == {env}
+    # a --data-dir with three of the four files is skipped whole, with a warning; never mixed
+    partial = copy_files(real_dir, isolated / "partial", names=FILE_NAMES[:3])
+    warnings: list[str] = []
+    assert {p.parent for p in locate_files(partial, warnings.append).values()} == {env}
+    assert any(str(partial) in w and "3 of the 4" in w for w in warnings)
+
+
+def test_offline_error_names_apt_package_and_folders(isolated: Path, capsys) -> None:
+    code = main(["train", "--data-dir", str(isolated / "nowhere"), "--out", str(isolated / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "apt-get install dataset-fashion-mnist" in err and str(isolated / "nowhere") in err
+    assert "synthetic" not in err
+
+
+def test_convert_and_evaluate_reuse_the_recorded_folder(real_dir: Path, tmp_path: Path, isolated: Path) -> None:
+    """train.json's folder wins over the search order, so a model is checked against its own data."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "train.json").write_text('{"dataset": {"name": "fashion-mnist", "source": "%s"}, "seed": 4}' % real_dir)
+    choice = choose_dataset(None, None, None, None, model_dir / "model.keras")
+    assert (choice.spec, choice.data_dir, choice.seed) == ("fashion-mnist", str(real_dir), 4)
+    assert load_dataset(choice.spec, choice.data_dir, limit=60, log=quiet).source == str(real_dir)
+
+
+def bomb(path: Path, declared: int, extra_zeros: int) -> Path:
+    """An IDX label file whose gzip stream holds `extra_zeros` more bytes than its header declares."""
+    header = encode_idx(np.zeros(0, np.uint8))[:4] + declared.to_bytes(4, "big")
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        fh.write(header)
+        chunk = bytes(1 << 20)
+        for _ in range(extra_zeros >> 20):
+            fh.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("name", ["t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "anything.bin"])
+def test_gzip_bomb_is_read_only_to_its_declared_size(tmp_path: Path, name: str) -> None:
+    path = bomb(tmp_path / name, declared=10_000, extra_zeros=200 << 20)  # 200 MB of zeros, 200 KB on disk
+    tracemalloc.start()
+    try:
+        data = read_idx_bytes(path, max_bytes=10_008)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(data) == 10_008 + 1  # declared size plus the one byte that shows a surplus
+    assert peak < 5 << 20
+
+
+def test_header_declaring_more_than_allowed_is_refused(tmp_path: Path) -> None:
+    path = bomb(tmp_path / "t10k-labels-idx1-ubyte.gz", declared=4_000_000_000, extra_zeros=1 << 20)
+    with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte.gz: header declares 4,000,000,008 bytes"):
+        read_idx_bytes(path, max_bytes=10_008)

@@ -68,3 +68,10 @@ def test_class_without_readable_images(tmp_path):
 def test_unknown_dataset_name():
     with pytest.raises(DatasetError, match="unknown dataset 'cifar'"):
         load_dataset("cifar")
+
+
+def test_tilde_after_folder_prefix_means_home(image_folder, monkeypatch):
+    """The shell leaves "folder:~/photos" alone; edgecnn expands it as classify does for paths."""
+    monkeypatch.setenv("HOME", str(image_folder.parent))
+    ds = load_dataset("folder:~/photos", seed=0, log=lambda m: None)
+    assert ds.class_names == ["bags", "shoes"]

@@ -245,7 +245,7 @@ def test_mirrored_strategy_trains_and_records_it(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "train.json").read_text())
     assert result.written and (tmp_path / "model.keras").is_file()
     assert report["distribution"]["strategy"] == "mirrored"
-    assert report["distribution"]["global_batch_size"] == 64 * report["distribution"]["replicas_in_sync"]
+    assert report["distribution"]["global_batch_size"] == 128 * report["distribution"]["replicas_in_sync"]
 
 
 def start_worker(
@@ -255,7 +255,7 @@ def start_worker(
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     args = [sys.executable, "-m", "edgecnn", "train", "--strategy", "multiworker", "--workers", workers,
             "--task-index", str(index), "--dataset", "synthetic", "--limit", str(limit),
-            "--epochs", str(epochs), "--seed", str(seed), "--batch-size", str(PER_WORKER_BATCH),
+            "--recipe", "seed", "--epochs", str(epochs), "--seed", str(seed), "--batch-size", str(PER_WORKER_BATCH),
             "--connect-timeout", "60", "--out", str(out)]
     with open(log, "w") as fh:  # files, not pipes: a full pipe would stall a worker mid-collective
         return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, env=env)
@@ -301,7 +301,7 @@ def test_two_local_workers_write_one_artifact_set(tmp_path: Path) -> None:
 
     from edgecnn.train.trainer import TrainConfig, train
 
-    single = train(TrainConfig(dataset="synthetic", limit=MW_LIMIT, epochs=MW_EPOCHS, seed=MW_SEED,
+    single = train(TrainConfig(dataset="synthetic", recipe="seed", limit=MW_LIMIT, epochs=MW_EPOCHS, seed=MW_SEED,
                                batch_size=2 * PER_WORKER_BATCH, out=str(tmp_path / "single")), log=lambda msg: None)
     gap = abs(report["test_accuracy"] - single.report["test_accuracy"])
     assert gap <= ACCURACY_MARGIN, (report["test_accuracy"], single.report["test_accuracy"])

@@ -38,13 +38,73 @@ def test_same_seed_same_accuracy(tmp_path):
         assert main(args) == 0
         results.append(json.loads((tmp_path / run / "train.json").read_text()))
     assert results[0]["test_accuracy"] == results[1]["test_accuracy"]
-    assert results[0]["history"] == results[1]["history"]
+    untimed = [[{k: v for k, v in row.items() if k != "seconds"} for row in r["history"]] for r in results]
+    assert untimed[0] == untimed[1]
 
 
-def test_early_stopping_keeps_best_epoch(tmp_path):
-    args = ["train", "--dataset", "synthetic", "--epochs", "30", "--patience", "1", "--limit", "500", "--out", str(tmp_path)]
+def test_seed_recipe_stops_early_and_keeps_its_best_val_loss_epoch(tmp_path):
+    args = ["train", "--recipe", "seed", "--dataset", "synthetic", "--epochs", "30", "--patience", "1", "--limit", "500",
+            "--out", str(tmp_path)]
     assert main(args) == 0
     report = json.loads((tmp_path / "train.json").read_text())
     assert report["epochs_run"] < 30  # stopped early
     val_losses = [row["val_loss"] for row in report["history"]]
     assert report["best_epoch"] == val_losses.index(min(val_losses)) + 1
+    assert report["recipe"]["name"] == "seed" and report["recipe"]["optimizer"] == "adam"
+    assert report["recipe"]["patience"] == 1 and report["recipe"]["augment"] == "none"
+
+
+def test_default_recipe_keeps_the_best_val_accuracy_epoch_and_records_it(tmp_path):
+    """The edgecnn recipe runs every epoch and restores the weights of its best validation accuracy."""
+    from edgecnn.evaluate.predict import load_model
+
+    args = ["train", "--dataset", "synthetic", "--epochs", "4", "--limit", "600", "--out", str(tmp_path)]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "train.json").read_text())
+    assert report["epochs_run"] == 4
+    recipe = report["recipe"]
+    assert (recipe["name"], recipe["optimizer"], recipe["schedule"], recipe["label_smoothing"]) == (
+        "edgecnn", "adamw", "cosine", 0.1)
+    assert recipe["epochs"] == 4 and recipe["batch_size"] == 128 and recipe["augment"] == "none"  # synthetic: auto = none
+    val_acc = [row["val_accuracy"] for row in report["history"]]
+    assert report["best_epoch"] == val_acc.index(max(val_acc)) + 1
+    assert all(row["seconds"] > 0 for row in report["history"])
+    # the kept weights are the best epoch's: their validation accuracy is the recorded best
+    import numpy as np
+
+    from edgecnn.datasets import load_dataset
+    from edgecnn.train.trainer import Split
+
+    dataset = load_dataset("synthetic", limit=600, log=lambda m: None)
+    split = Split.of(dataset, 0.1, 0)
+    val_images = (split.x_val[..., 0] * 255).round().astype(np.uint8)
+    pred = load_model(str(tmp_path / "model.keras")).probabilities(val_images).argmax(axis=1)
+    assert abs(float(np.mean(pred == split.y_val)) - max(val_acc)) < 1e-6
+
+
+def test_progress_bar_within_epochs_only_on_a_terminal(tmp_path):
+    """On a terminal each epoch shows a tqdm bar before its line; piped output has the lines alone."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "edgecnn", "train", "--dataset", "synthetic", "--limit", "300", "--epochs", "2",
+            "--batch-size", "16", "--out"]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args + [str(tmp_path / "tty")], stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=120) == 0
+    on_tty = b"".join(chunks).decode(errors="replace")
+    assert "batch/s" in on_tty and "17/17" in on_tty and "epoch 2/2  loss" in on_tty
+    piped = subprocess.run(args + [str(tmp_path / "pipe")], capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "epoch 2/2  loss" in piped.stdout and "batch/s" not in piped.stdout

@@ -6,7 +6,8 @@ import argparse
 
 from .common import add_subcommand
 
-EXAMPLES = """  edgecnn pipeline --out artifacts
+EXAMPLES = """  edgecnn pipeline --out artifacts                      # the full edgecnn recipe on Fashion-MNIST
+  edgecnn pipeline --epochs 5 --out artifacts/quick
   edgecnn pipeline --dataset synthetic --epochs 3 --limit 6000 --out artifacts/demo
 """
 
@@ -17,19 +18,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "pipeline", "train, convert to every format, evaluate, bench, and write report.md", EXAMPLES)
     p.add_argument("--dataset", default="fashion-mnist", help=f"dataset: {DATASET_CHOICES}")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
-    p.add_argument("--epochs", type=int, default=5, help="maximum training epochs")
+    from ..train.recipes import DEFAULT_RECIPE, RECIPES
+
+    p.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="training recipe (see train --help)")
+    p.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
     p.add_argument("--limit", type=int, help="use at most N training images (and N/6 test images)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--calibration-samples", type=int, default=500)
-    p.add_argument("--bench-runs", type=int, default=200)
-    p.add_argument("--out", default="artifacts")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the data split, weights and calibration")
+    p.add_argument("--calibration-samples", type=int, default=500,
+                   help="training images the int8 conversions calibrate on")
+    p.add_argument("--bench-runs", type=int, default=200, help="timed inferences per model and thread count")
+    p.add_argument("--out", default="artifacts", help="output folder: every artifact, plots/ and report.md")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline import PipelineConfig, run_pipeline
 
-    config = PipelineConfig(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs, limit=args.limit,
+    config = PipelineConfig(dataset=args.dataset, data_dir=args.data_dir, recipe=args.recipe, epochs=args.epochs,
+                            limit=args.limit,
                             seed=args.seed, out=args.out, calibration_samples=args.calibration_samples,
                             bench_runs=args.bench_runs)
     result = run_pipeline(config, log=lambda m: print(m, flush=True))

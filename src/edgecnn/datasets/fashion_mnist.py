@@ -1,9 +1,15 @@
 """Fashion-MNIST from its four IDX files: found locally, checked, or downloaded once.
 
 Where the files are looked for, in order: --data-dir, $EDGECNN_DATA, the Keras cache
-(~/.keras/datasets/fashion-mnist). Downloads go to the first of those folders given
-(else the Keras cache), through a temporary name, and are checked against the
-published MD5s before use. Set EDGECNN_OFFLINE=1 to never try the network.
+(~/.keras/datasets/fashion-mnist), Debian/Ubuntu's package `dataset-fashion-mnist`
+(/usr/share/datasets/fashion-mnist). All four come from the first folder that holds
+all four, so a run never mixes files from two places. Without one, they are
+downloaded to the first of the user's folders (else the Keras cache). Set
+EDGECNN_OFFLINE=1 to never try the network.
+
+Integrity is checked on the decompressed IDX payload, not on the gzip bytes: Debian
+recompressed the files (their .gz bytes differ from upstream's, the payload does
+not), and a user may have unpacked them. One changed byte of payload is rejected.
 """
 
 from __future__ import annotations
@@ -21,16 +27,22 @@ from .. import FASHION_MNIST_CLASSES
 from ..errors import DatasetError
 from ..fsutil import atomic_path
 from .base import Dataset
-from .idx import read_idx
+from .idx import parse_idx, read_idx_bytes
 
-#: Published MD5 of each gzipped file (zalandoresearch/fashion-mnist README).
-FILES_MD5 = {
-    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+#: MD5 of each file's decompressed IDX payload, and that payload's exact size in bytes.
+#: The label payloads match zalandoresearch/fashion-mnist byte for byte; all four were
+#: checked against Debian's dataset-fashion-mnist (see ../shared/DESIGN.md).
+PAYLOADS = {
+    "train-images-idx3-ubyte.gz": ("f4a8712d7a061bf5bd6d2ca38dc4d50a", 16 + 60_000 * 28 * 28),
+    "train-labels-idx1-ubyte.gz": ("9018921c3c673c538a1fc5bad174d6f9", 8 + 60_000),
+    "t10k-images-idx3-ubyte.gz": ("8181f5470baa50b63fa0f6fddb340f0a", 16 + 10_000 * 28 * 28),
+    "t10k-labels-idx1-ubyte.gz": ("15d484375f8d13e6eb1aabb0c3f46965", 8 + 10_000),
 }
+FILE_NAMES = tuple(PAYLOADS)
 EXPECTED_COUNTS = {"train": 60_000, "t10k": 10_000}
+#: Where Debian and Ubuntu's `apt-get install dataset-fashion-mnist` puts the files.
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+APT_HINT = "on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist"
 MIRRORS = (
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -43,39 +55,48 @@ def keras_cache_dir() -> Path:
 
 
 def search_dirs(data_dir: str | os.PathLike[str] | None) -> list[Path]:
-    dirs = [Path(d) for d in (data_dir, os.environ.get("EDGECNN_DATA")) if d]
+    """The folders looked in, in order; the first one is where a download goes."""
+    dirs = [Path(d).expanduser() for d in (data_dir, os.environ.get("EDGECNN_DATA")) if d]
     dirs.append(keras_cache_dir())
+    dirs.append(Path(os.environ.get("EDGECNN_SYSTEM_DATA", DEBIAN_DIR)))
     return dirs
 
 
-def md5_file(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def find_file(gz_name: str, dirs: list[Path]) -> Path | None:
-    """The gzipped file, or the raw one a user unpacked, from the first folder that has it."""
-    for d in dirs:
-        for name in (gz_name, gz_name[: -len(".gz")]):
-            if (d / name).is_file():
-                return d / name
+def file_in(folder: Path, gz_name: str) -> Path | None:
+    """The gzipped file, or the raw one a user unpacked, if `folder` has it."""
+    for name in (gz_name, gz_name[: -len(".gz")]):
+        if (folder / name).is_file():
+            return folder / name
     return None
 
 
-def check_md5(path: Path) -> None:
-    """Gzipped files must match the published MD5; raw ones are checked by header and size."""
-    if path.suffix != ".gz":
-        return
-    actual = md5_file(path)
-    expected = FILES_MD5[path.name]
-    if actual != expected:
-        raise DatasetError(f"{path}: MD5 {actual} does not match the published {expected} (corrupt or wrong file)")
+def files_in(folder: Path) -> dict[str, Path] | None:
+    """All four files from `folder`, or None when any is missing."""
+    found = {name: file_in(folder, name) for name in FILE_NAMES}
+    return None if any(p is None for p in found.values()) else found  # type: ignore[return-value]
+
+
+def payload_md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def read_checked(path: Path, gz_name: str) -> bytes:
+    """The file's IDX payload, bounded by its known size and matched against its known MD5.
+
+    Raises DatasetError naming the file when it is unreadable, too big, or not the
+    published content (one changed byte is enough).
+    """
+    expected_md5, size = PAYLOADS[gz_name]
+    data = read_idx_bytes(path, max_bytes=size)
+    actual = payload_md5(data)
+    if actual != expected_md5:
+        raise DatasetError(f"{path}: IDX payload MD5 {actual} is not Fashion-MNIST's {expected_md5} "
+                           f"(corrupt, truncated or a different file)")
+    return data
 
 
 def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
+    """Fetch one file from the first mirror that answers, checked before it takes its final name."""
     if os.environ.get("EDGECNN_OFFLINE"):
         raise OSError("EDGECNN_OFFLINE is set")
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -85,11 +106,13 @@ def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
         try:
             log(f"downloading {mirror}{gz_name}")
             with urllib.request.urlopen(mirror + gz_name, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-                payload = resp.read()
+                payload = resp.read(PAYLOADS[gz_name][1] + 1)  # a gzip is never bigger than its payload here
             with atomic_path(dest) as tmp:
                 tmp.write_bytes(payload)
-                if md5_file(tmp) != FILES_MD5[gz_name]:
-                    raise OSError(f"{gz_name} from {mirror} failed its MD5 check")
+                try:
+                    read_checked(tmp, gz_name)
+                except DatasetError as exc:
+                    raise OSError(f"{gz_name} from {mirror} failed its check: {exc}") from None
             return dest
         except (OSError, urllib.error.URLError) as exc:
             last_error = exc
@@ -98,37 +121,39 @@ def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
 
 def missing_files_message(dirs: list[Path], reason: str) -> str:
     return (
-        f"Fashion-MNIST files not found and download failed ({reason}): put "
-        + ", ".join(FILES_MD5)
-        + f" in {dirs[0]} (or pass --data-dir DIR / set EDGECNN_DATA), or use --dataset synthetic"
+        f"Fashion-MNIST files not found (looked in {', '.join(map(str, dirs))}) and download failed ({reason}): "
+        f"{APT_HINT}, or put {', '.join(FILE_NAMES)} (gzipped or not) in one folder and pass --data-dir DIR "
+        f"or set EDGECNN_DATA"
     )
 
 
 def locate_files(data_dir: str | os.PathLike[str] | None, log: Callable[[str], None] = print) -> dict[str, Path]:
+    """All four files from ONE folder: the first that has all four, else downloaded into the first folder.
+
+    A folder holding only some of the files is reported and skipped, never mixed with another.
+    """
     dirs = search_dirs(data_dir)
-    found: dict[str, Path] = {}
-    for gz_name in FILES_MD5:
-        path = find_file(gz_name, dirs)
-        if path is None:
-            try:
-                path = download(gz_name, dirs[0], log)
-            except OSError as exc:
-                raise DatasetError(missing_files_message(dirs, str(exc))) from None
-        found[gz_name] = path
-    return found
+    for folder in dirs:
+        found = files_in(folder)
+        if found is not None:
+            return found
+        partial = [n for n in FILE_NAMES if file_in(folder, n)]
+        if partial:
+            log(f"warning: {folder} has only {len(partial)} of the 4 Fashion-MNIST files; not using it")
+    try:
+        return {name: file_in(dirs[0], name) or download(name, dirs[0], log) for name in FILE_NAMES}
+    except OSError as exc:
+        raise DatasetError(missing_files_message(dirs, str(exc))) from None
 
 
 def load_split(images_path: Path, labels_path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    for p in (images_path, labels_path):
-        check_md5(p)
-    images, labels = read_idx(images_path), read_idx(labels_path)
+    images = parse_idx(read_checked(images_path, f"{split}-images-idx3-ubyte.gz"), str(images_path))
+    labels = parse_idx(read_checked(labels_path, f"{split}-labels-idx1-ubyte.gz"), str(labels_path))
     count = EXPECTED_COUNTS[split]
     if images.shape != (count, 28, 28):
         raise DatasetError(f"{images_path}: expected {count}x28x28 images, got {'x'.join(map(str, images.shape))}")
     if labels.shape != (count,):
         raise DatasetError(f"{labels_path}: expected {count} labels, got {'x'.join(map(str, labels.shape))}")
-    if labels.max(initial=0) > 9:
-        raise DatasetError(f"{labels_path}: label {int(labels.max())} out of range 0-9")
     return images, labels.astype(np.int64)
 
 

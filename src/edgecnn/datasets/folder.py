@@ -52,7 +52,7 @@ def split_indices(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 def load_folder(
     root: str | os.PathLike[str], seed: int = 0, size: tuple[int, int] = (28, 28), log: Callable[[str], None] = print
 ) -> Dataset:
-    root = Path(root)
+    root = Path(root).expanduser()  # "folder:~/photos": the shell does not expand ~ after "folder:"
     rng = np.random.default_rng(seed)
     names, xs_tr, ys_tr, xs_te, ys_te, skipped = [], [], [], [], [], []
     for label, folder in enumerate(class_folders(root)):

@@ -21,19 +21,46 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _UINT8_TYPE = 0x08
 
 
-def read_idx_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The decompressed content of a raw or gzipped IDX file."""
+def read_idx_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The decompressed content of a raw or gzipped IDX file (gzip told by its magic, not its name).
+
+    Never holds more than the size the IDX header declares plus one byte, so a gzip
+    bomb (under any file name) costs no more memory than an honest file; `max_bytes`
+    caps that declared size too. Raises DatasetError naming the file on any problem.
+    """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as raw:
+            gzipped = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if not gzipped:
+                size = os.fstat(raw.fileno()).st_size
+                if max_bytes is not None and size > max_bytes:
+                    raise DatasetError(f"{p}: {size:,} bytes, more than the {max_bytes:,} an IDX file here may hold")
+                return raw.read()
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _read_declared(stream, p, max_bytes)
+    except DatasetError:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DatasetError(f"{p}: corrupt or truncated gzip file ({exc})") from None
     except OSError as exc:
         raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{p}: corrupt or truncated gzip file ({exc})") from None
-    return data
+
+
+def _read_declared(stream: gzip.GzipFile, path: Path, max_bytes: int | None) -> bytes:
+    """Read a decompressing stream up to the IDX header's declared length, plus one byte to see a surplus."""
+    head = stream.read(4)
+    if len(head) < 4 or head[:2] != b"\x00\x00" or head[3] == 0:
+        return head  # parse_idx reports it (too short / wrong magic)
+    dims_bytes = stream.read(4 * head[3])
+    header = head + dims_bytes
+    if len(dims_bytes) < 4 * head[3]:
+        return header
+    declared = len(header) + int(np.prod(struct.unpack(f">{head[3]}I", dims_bytes), dtype=np.int64))
+    if max_bytes is not None and declared > max_bytes:
+        raise DatasetError(f"{path}: header declares {declared:,} bytes, more than the {max_bytes:,} expected")
+    return header + stream.read(declared - len(header) + 1)
 
 
 def parse_idx(data: bytes, name: str = "<idx>") -> np.ndarray:
@@ -58,8 +85,9 @@ def parse_idx(data: bytes, name: str = "<idx>") -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims)
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    return parse_idx(read_idx_bytes(path), str(path))
+def read_idx(path: str | os.PathLike[str], max_bytes: int | None = None) -> np.ndarray:
+    """A strictly checked uint8 array from a raw or gzipped IDX file; DatasetError names the file."""
+    return parse_idx(read_idx_bytes(path, max_bytes), str(path))
 
 
 def encode_idx(array: np.ndarray) -> bytes:

@@ -43,8 +43,16 @@ def choose_dataset(spec: str | None, data_dir: str | None, seed: int | None, lim
     if spec is None and isinstance(recorded, dict) and recorded.get("name"):
         seed = seed if seed is not None else int(report.get("seed") or 0)
         limit = limit if limit is not None else report.get("limit")
-        return DatasetChoice(_recorded_spec(recorded), data_dir, seed, limit, True)
+        return DatasetChoice(_recorded_spec(recorded), data_dir or _recorded_data_dir(recorded), seed, limit, True)
     return DatasetChoice(spec or "fashion-mnist", data_dir, seed or 0, limit, False)
+
+
+def _recorded_data_dir(recorded: dict) -> str | None:
+    """The folder Fashion-MNIST was read from at training time, when it is still there."""
+    source = str(recorded.get("source") or "")
+    if recorded.get("name") == "fashion-mnist" and source and Path(source).is_dir():
+        return source
+    return None
 
 
 def _recorded_spec(recorded: dict) -> str:

@@ -10,8 +10,9 @@ With `strategy` "mirrored" or "multiworker" the same job runs under tf.distribut
 from __future__ import annotations
 
 import platform
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +23,7 @@ from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
 from ..fsutil import atomic_path, ensure_output_dir, write_json_atomic, write_labels_file
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
+from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe
 
 MODEL_FILE, LABELS_FILE, TRAIN_JSON = "model.keras", "labels.txt", "train.json"
 
@@ -30,23 +32,38 @@ MODEL_FILE, LABELS_FILE, TRAIN_JSON = "model.keras", "labels.txt", "train.json"
 class TrainConfig:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
-    epochs: int = 10
-    batch_size: int = 64
+    recipe: str = DEFAULT_RECIPE
+    epochs: int | None = None  # None: the recipe's
+    batch_size: int | None = None  # None: the recipe's
+    augment: str = "auto"  # see recipes.AUGMENTATIONS
     validation_split: float = 0.1
     seed: int = 0
     limit: int | None = None
     out: str = "artifacts"
-    patience: int = 3
+    patience: int | None = None  # None: the recipe's
     strategy: str = "default"
     workers: str | None = None  # "host:port,host:port" for multiworker; else TF_CONFIG
     task_index: int | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
 
+    def plan(self) -> Recipe:
+        """The recipe with this run's overrides applied (augment still "auto" until the dataset is known)."""
+        recipe = get_recipe(self.recipe)
+        overrides = {k: v for k, v in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                                       ("patience", self.patience)) if v is not None}
+        if self.augment != "auto":
+            overrides["augment"] = self.augment
+        return replace(recipe, **overrides)
+
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise UsageError(f"--epochs must be at least 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1 (got {self.batch_size})")
+        plan = self.plan()
+        if plan.epochs < 1:
+            raise UsageError(f"--epochs must be at least 1 (got {plan.epochs})")
+        if plan.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1 (got {plan.batch_size})")
+        if plan.patience is not None and plan.patience < 1:
+            raise UsageError(f"--patience must be at least 1 (got {plan.patience})")
+        augment_for(self.augment, "")
         if not 0.0 < self.validation_split < 1.0:
             raise UsageError(f"--validation-split must be between 0 and 1 (got {self.validation_split})")
         if self.limit is not None and self.limit < 20:
@@ -79,15 +96,30 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
     return x[train], y[train], x[val], y[val]
 
 
-def epoch_logger(epochs: int, log: Callable[[str], None]) -> Any:
+def epoch_logger(epochs: int, steps: int, log: Callable[[str], None]) -> Any:
+    """One line per epoch; on a terminal, also a progress bar within the epoch (tqdm, when installed)."""
     import keras
 
     class EpochLogger(keras.callbacks.Callback):
+        bar: Any = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self._start = time.perf_counter()
+            self.bar = progress_bar(steps, f"epoch {epoch + 1}/{epochs}")
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if self.bar is not None:
+                self.bar.update(1)
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if self.bar is not None:
+                self.bar.close()
             logs = logs or {}
+            self.seconds.append(round(time.perf_counter() - self._start, 3))
             log(
                 f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', float('nan')):.4f}  "
                 f"acc {logs.get('accuracy', float('nan')):.4f}  val_loss {logs.get('val_loss', float('nan')):.4f}  "
@@ -95,6 +127,17 @@ def epoch_logger(epochs: int, log: Callable[[str], None]) -> Any:
             )
 
     return EpochLogger()
+
+
+def progress_bar(total: int, desc: str) -> Any:
+    """A tqdm bar that vanishes when done, only when stdout is a terminal and tqdm is installed."""
+    if not sys.stdout.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, unit="batch", file=sys.stdout, dynamic_ncols=True)
 
 
 def versions() -> dict[str, str]:
@@ -110,34 +153,64 @@ def versions() -> dict[str, str]:
     }
 
 
-def fit(model: Any, dataset: Dataset, config: TrainConfig, log: Callable[[str], None],
-        strategy: Any = None) -> tuple[Any, dict]:
-    """Fit with early stopping on validation loss; the best epoch's weights are kept.
+@dataclass
+class Split:
+    """The training data cut into train / validation (seeded), plus the test split."""
 
-    Under a tf.distribute `strategy` the same split is fed as tf.data at the global
-    batch size, and validation runs through the strategy too, so every worker sees the
-    same val_loss (averaged over all of them) and EarlyStopping stops them all at the
-    same epoch; a worker that stopped alone would leave the others waiting in a collective.
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @classmethod
+    def of(cls, dataset: Dataset, fraction: float, seed: int) -> "Split":
+        parts = split_validation(to_model_input(dataset.x_train), dataset.y_train, fraction, seed)
+        return cls(*parts, to_model_input(dataset.x_test), dataset.y_test)
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": int(len(self.y_train)), "validation": int(len(self.y_val)), "test": int(len(self.y_test))}
+
+
+def compile_model(model: Any, plan: Recipe, split: Split, global_batch: int) -> None:
+    """The recipe's optimizer and loss; its schedule spans every step of every epoch."""
+    compile_for(model, plan, steps_per_epoch=-(-len(split.y_train) // global_batch), epochs=plan.epochs)
+
+
+def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log: Callable[[str], None],
+        global_batch: int) -> Any:
+    """Fit for the recipe's epochs and keep the weights of its best validation epoch.
+
+    The same tf.data pipelines serve one process and tf.distribute (batches are
+    global-sized; a strategy splits them per replica). Validation runs through the
+    strategy too, so every worker sees the same metric and, with patience, stops at
+    the same epoch; a worker that stopped alone would leave the others waiting.
     """
     import keras
 
-    x_tr, y_tr, x_val, y_val = split_validation(
-        to_model_input(dataset.x_train), dataset.y_train, config.validation_split, config.seed
-    )
-    if strategy is None:
-        data = {"x": x_tr, "y": y_tr, "validation_data": (x_val, y_val), "batch_size": config.batch_size,
-                "shuffle": True}
-    else:
-        from .distributed import distributed_dataset
+    from .data import batches
 
-        global_batch = config.batch_size * strategy.num_replicas_in_sync
-        data = {"x": distributed_dataset(x_tr, y_tr, global_batch, config.seed, shuffle=True),
-                "validation_data": distributed_dataset(x_val, y_val, global_batch, config.seed, shuffle=False),
-                "shuffle": False}
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
-    history = model.fit(**data, epochs=config.epochs, verbose=0, callbacks=[stop, epoch_logger(config.epochs, log)])
-    sizes = {"train": int(len(y_tr)), "validation": int(len(y_val)), "test": int(len(dataset.y_test))}
-    return history, sizes
+    train_data = batches(split.x_train, split.y_train, batch_size=global_batch, num_classes=num_classes, seed=seed,
+                         shuffle=True, augment=plan.augment)
+    val_data = batches(split.x_val, split.y_val, batch_size=global_batch, num_classes=num_classes, seed=seed)
+    keep_best = keras.callbacks.EarlyStopping(monitor=plan.select_on, patience=plan.patience or plan.epochs,
+                                              restore_best_weights=True)
+    steps = -(-len(split.y_train) // global_batch)
+    logger = epoch_logger(plan.epochs, steps, log)
+    history = model.fit(train_data, validation_data=val_data, epochs=plan.epochs, verbose=0, shuffle=False,
+                        callbacks=[keep_best, logger])
+    history.history["seconds"] = logger.seconds  # each epoch's wall time, into train.json's history
+    return history
+
+
+def evaluate_test(model: Any, split: Split, num_classes: int, seed: int, global_batch: int) -> tuple[float, float]:
+    """(loss, accuracy) on the test split, through the same pipeline (and strategy) as training."""
+    from .data import batches
+
+    test_data = batches(split.x_test, split.y_test, batch_size=global_batch, num_classes=num_classes, seed=seed)
+    loss, acc = model.evaluate(test_data, verbose=0)
+    return float(loss), float(acc)
 
 
 def history_rows(history: Any) -> list[dict[str, float]]:
@@ -146,27 +219,38 @@ def history_rows(history: Any) -> list[dict[str, float]]:
     return [{"epoch": i + 1, **{k: float(history.history[k][i]) for k in keys}} for i in range(n)]
 
 
+def best_epoch(rows: list[dict[str, float]], metric: str) -> int:
+    """The 1-based epoch whose weights were kept: the best `metric` (highest accuracy, lowest loss)."""
+    scored = [r for r in rows if metric in r]
+    if not scored:
+        return 0
+    pick = max if "acc" in metric else min
+    return int(pick(scored, key=lambda r: r[metric])["epoch"])
+
+
 def save_model(model: Any, dest: Path) -> None:
     with atomic_path(dest) as tmp:
         model.save(tmp)
 
 
-def _train_default(dataset: Dataset, config: TrainConfig, log: Callable[[str], None]) -> tuple:
+def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Callable[[str], None]) -> tuple:
     """The single-process path: plain Keras, reproducible on CPU."""
     from ..tfenv import set_determinism
     from .model import build_model
 
     set_determinism(config.seed)
+    split = Split.of(dataset, config.validation_split, config.seed)
     model = build_model(dataset.num_classes)
+    compile_model(model, plan, split, plan.batch_size)
     fit_started = time.perf_counter()
-    history, sizes = fit(model, dataset, config, log)
+    history = fit(model, split, plan, dataset.num_classes, config.seed, log, plan.batch_size)
     fit_seconds = time.perf_counter() - fit_started
-    test_loss, test_acc = model.evaluate(to_model_input(dataset.x_test), dataset.y_test, verbose=0)
-    return model, history, sizes, fit_seconds, test_loss, test_acc, 1
+    test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, plan.batch_size)
+    return model, history, split.sizes(), fit_seconds, test_loss, test_acc, 1
 
 
 def _train_distributed(
-    dataset: Dataset, config: TrainConfig, cluster: Cluster | None, log: Callable[[str], None]
+    dataset: Dataset, config: TrainConfig, plan: Recipe, cluster: Cluster | None, log: Callable[[str], None]
 ) -> tuple:
     """mirrored / multiworker: model built and compiled inside strategy.scope().
 
@@ -175,8 +259,8 @@ def _train_distributed(
     """
     from ..tfenv import import_tensorflow, set_determinism
     from .distributed import (
-        check_workers_agree, distributed_dataset, keras_distribution_fixes, make_strategy, peer_failures_reported,
-        run_fingerprint, wait_for_peers,
+        check_workers_agree, keras_distribution_fixes, make_strategy, peer_failures_reported, run_fingerprint,
+        wait_for_peers,
     )
     from .model import build_model
 
@@ -186,32 +270,33 @@ def _train_distributed(
     set_determinism(config.seed)
     strategy = make_strategy(config.strategy, cluster)
     replicas = int(strategy.num_replicas_in_sync)
-    log(f"strategy {config.strategy}: {replicas} replica(s) in sync, global batch {config.batch_size * replicas} "
-        f"({config.batch_size} per replica)")
+    global_batch = plan.batch_size * replicas
+    log(f"strategy {config.strategy}: {replicas} replica(s) in sync, global batch {global_batch} "
+        f"({plan.batch_size} per replica)")
+    split = Split.of(dataset, config.validation_split, config.seed)
     with strategy.scope():
         model = build_model(dataset.num_classes)
+        compile_model(model, plan, split, global_batch)
     with peer_failures_reported(cluster), keras_distribution_fixes(model, strategy):
         check_workers_agree(strategy, cluster, run_fingerprint(
             (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test),
-            (list(dataset.class_names), config.epochs, config.batch_size, config.validation_split, config.seed,
-             config.patience, config.limit)))
+            (list(dataset.class_names), config.validation_split, config.seed, config.limit,
+             *sorted(plan.as_dict().items()))))
         fit_started = time.perf_counter()
-        history, sizes = fit(model, dataset, config, log, strategy)
+        history = fit(model, split, plan, dataset.num_classes, config.seed, log, global_batch)
         fit_seconds = time.perf_counter() - fit_started
-        test_data = distributed_dataset(to_model_input(dataset.x_test), dataset.y_test,
-                                        config.batch_size * replicas, config.seed, shuffle=False)
-        test_loss, test_acc = model.evaluate(test_data, verbose=0)
-    return model, history, sizes, fit_seconds, test_loss, test_acc, replicas
+        test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, global_batch)
+    return model, history, split.sizes(), fit_seconds, test_loss, test_acc, replicas
 
 
-def distribution_report(config: TrainConfig, cluster: Cluster | None, replicas: int) -> dict[str, Any]:
+def distribution_report(config: TrainConfig, batch_size: int, cluster: Cluster | None, replicas: int) -> dict[str, Any]:
     """train.json's record of how the run was spread: strategy, workers, global batch."""
     return {
         "strategy": config.strategy,
         "workers": cluster.num_workers if cluster else 1,
         "replicas_in_sync": replicas,
-        "batch_size_per_replica": config.batch_size,
-        "global_batch_size": config.batch_size * replicas,
+        "batch_size_per_replica": batch_size,
+        "global_batch_size": batch_size * replicas,
         "cluster": list(cluster.addresses) if cluster else None,
         "cluster_source": cluster.source if cluster else None,
     }
@@ -236,14 +321,18 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     tag = " (SYNTHETIC data)" if dataset.synthetic else ""
     log(f"dataset {dataset.name}{tag}: {len(dataset.y_train)} train / {len(dataset.y_test)} test images, "
         f"{dataset.num_classes} classes")
+    plan = config.plan()
+    plan = replace(plan, augment=augment_for(plan.augment, dataset.name))
+    log(f"recipe {plan.name}: {plan.epochs} epochs, batch {plan.batch_size}, {plan.optimizer} "
+        f"{plan.learning_rate:g} ({plan.schedule}), augment {plan.augment}, keeps the best {plan.select_on}")
 
     if config.strategy == "default":
-        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_default(dataset, config, log)
+        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_default(dataset, config, plan, log)
     else:
         model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_distributed(
-            dataset, config, cluster, log)
+            dataset, config, plan, cluster, log)
     rows = history_rows(history)
-    best = min(rows, key=lambda r: r.get("val_loss", float("inf")))["epoch"] if rows else 0
+    best = best_epoch(rows, plan.select_on)
     log(f"test accuracy {test_acc:.4f}  loss {test_loss:.4f}{tag}")
 
     model_path = out / MODEL_FILE
@@ -256,10 +345,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         "dataset_warnings": dataset.warnings,
         "split_sizes": sizes,
         "seed": config.seed,
-        "epochs_requested": config.epochs,
+        "recipe": plan.as_dict(),
+        "epochs_requested": plan.epochs,
         "epochs_run": len(rows),
         "best_epoch": best,
-        "batch_size": config.batch_size,
+        "batch_size": plan.batch_size,
         "validation_split": config.validation_split,
         "limit": config.limit,
         "history": rows,
@@ -269,7 +359,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         "seconds_per_epoch": round(fit_seconds / max(1, len(rows)), 3),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "versions": versions(),
-        "distribution": distribution_report(config, cluster, replicas),
+        "distribution": distribution_report(config, plan.batch_size, cluster, replicas),
         "artifacts": [MODEL_FILE, LABELS_FILE, TRAIN_JSON],
     }
     if cluster is not None and not chief:
