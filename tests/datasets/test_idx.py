@@ -50,3 +50,9 @@ def test_non_uint8_type_rejected():
 def test_trailing_bytes_rejected():
     with pytest.raises(DatasetError, match="trailing bytes"):
         parse_idx(encode_idx(np.zeros(3, np.uint8)) + b"\x00", "t")
+
+
+def test_dimensions_multiplying_past_64_bits_are_a_clean_error():
+    header = b"\x00\x00\x08\x04" + b"\xff\xff\xff\xff" * 4  # (2^32-1)^4 bytes: wraps in int64
+    with pytest.raises(DatasetError, match="truncated: header says 4294967295x"):
+        parse_idx(header + bytes(16), "huge")

@@ -7,6 +7,7 @@ message naming the file, not later as a silently wrong training run.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -57,7 +58,7 @@ def _read_declared(stream: gzip.GzipFile, path: Path, max_bytes: int | None) -> 
     header = head + dims_bytes
     if len(dims_bytes) < 4 * head[3]:
         return header
-    declared = len(header) + int(np.prod(struct.unpack(f">{head[3]}I", dims_bytes), dtype=np.int64))
+    declared = len(header) + math.prod(struct.unpack(f">{head[3]}I", dims_bytes))
     if max_bytes is not None and declared > max_bytes:
         raise DatasetError(f"{path}: header declares {declared:,} bytes, more than the {max_bytes:,} expected")
     return header + stream.read(declared - len(header) + 1)
@@ -76,7 +77,7 @@ def parse_idx(data: bytes, name: str = "<idx>") -> np.ndarray:
     if len(data) < header_len:
         raise DatasetError(f"{name}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", data[4:header_len])
-    expected = header_len + int(np.prod(dims, dtype=np.int64))
+    expected = header_len + math.prod(dims)  # Python ints: 4 dims of 2^32 - 1 cannot wrap
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
         raise DatasetError(
