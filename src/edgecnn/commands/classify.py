@@ -13,7 +13,10 @@ EXAMPLES = """  edgecnn classify --model artifacts/model_int8.tflite photo.jpg
   edgecnn classify --model model_int8.tflite --no-invert scan.png   # already light on dark
 
 output: PATH: LABEL (SCORE) per image on stdout (--json: JSON lines); unreadable files
-get 'PATH: error: PROBLEM' on stderr and exit status 1; the summary goes to stderr.
+get 'PATH: error: PROBLEM' on stderr and exit status 1 (so does a sub-folder that cannot be
+read); the summary goes to stderr. Control characters in names and labels are escaped
+(\\n, \\x1b). A bad model file (missing, not a regular file, over 256 MiB, corrupt): one
+line on stderr and exit status 2.
 """
 
 
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise UsageError(f"--top-k must be at least 1 (got {args.top_k})")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be at least 1 (got {args.threads})")
     clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
     summary = print_results(clf, expand_paths(args.paths), args.top_k, args.json, sys.stdout, sys.stderr)
     print(summary.line(clf), file=sys.stderr)

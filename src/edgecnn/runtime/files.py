@@ -3,20 +3,37 @@
 A folder is searched recursively for files with an image extension; an explicit file
 is always taken whatever its name, so that a corrupt or misnamed file gets an error
 line naming it rather than being skipped in silence. An argument that matches
-nothing becomes an error entry too, and the other arguments are still expanded.
+nothing becomes an error entry too, and the other arguments are still expanded. A
+folder that cannot be listed (no permission), named or met on the way down, is an
+error entry of its own: never a quiet gap in the answers.
+
+`os_problem` is the one place that turns an OSError into the words a user reads
+("permission denied", "symbolic link loop", ...); `check_model_file` refuses, before a
+byte is read, a model path that is not a regular file or is larger than MAX_MODEL_BYTES.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..errors import ModelError
+
 #: What a folder search picks up (lower-case suffixes Pillow reads).
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"})
 _GLOB_CHARS = set("*?[")
+
+#: Largest model file the runtime reads: 256 MiB (edgecnn's own models are 0.25-1 MB).
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+
+_OS_PROBLEMS = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+                errno.ELOOP: "symbolic link loop", errno.ENOENT: "no such file",
+                errno.ENOTDIR: "a part of the path is not a folder", errno.ENAMETOOLONG: "file name too long"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,46 @@ class Item:
 
     path: str
     error: str | None = None
+
+
+def os_problem(exc: OSError, path: str | os.PathLike[str] | None = None) -> str:
+    """An OSError in a few words, without the path; `path` tells a broken link from a missing file."""
+    if exc.errno == errno.ENOENT and path is not None and os.path.islink(path):
+        return "broken symbolic link (its target does not exist)"
+    return _OS_PROBLEMS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, for "is a FIFO, not ..." messages."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_model_file(path: Path) -> None:
+    """Raise ModelError unless `path` (links followed) is a regular file of at most MAX_MODEL_BYTES.
+
+    Why: reading a link to /dev/zero, a FIFO or a multi-gigabyte file would hang or
+    exhaust memory before any format check could run.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        problem = os_problem(exc, path)
+        raise ModelError(f"{path}: {'no such model file' if problem == 'no such file' else problem}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelError(f"{path}: is a folder, not a model file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(f"{path}: is {file_kind(info.st_mode)}, not a regular model file")
+    if info.st_size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: {info.st_size / 2**20:,.0f} MiB is over the runtime's model size limit "
+                         f"of {MAX_MODEL_BYTES // 2**20} MiB")
 
 
 def expand_paths(args: Iterable[str | os.PathLike[str]]) -> list[Item]:
@@ -41,24 +98,36 @@ def expand_paths(args: Iterable[str | os.PathLike[str]]) -> list[Item]:
 
 def _expand_one(arg: str) -> list[Item]:
     path = Path(arg).expanduser()
-    if path.is_dir():
-        found = _images_in(path)
-        return found or [Item(arg, "folder has no image files")]
-    if path.exists() or os.path.lexists(path):
-        return [Item(str(path))]
-    if _GLOB_CHARS & set(arg):
-        matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True))
-        files: list[Item] = []
-        for match in matches:
-            files.extend(_images_in(Path(match)) if Path(match).is_dir() else [Item(match)])
-        return files or [Item(arg, "no files match this pattern")]
-    return [Item(arg, "no such file")]
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.lexists(path) and _GLOB_CHARS & set(arg):
+            return _glob(arg)
+        return [Item(arg, os_problem(exc, path))]
+    if stat.S_ISDIR(mode):
+        return _images_in(path) or [Item(arg, "folder has no image files")]
+    return [Item(str(path))]
+
+
+def _glob(pattern: str) -> list[Item]:
+    files: list[Item] = []
+    for match in sorted(glob.glob(os.path.expanduser(pattern), recursive=True)):
+        files.extend(_images_in(Path(match)) if Path(match).is_dir() else [Item(match)])
+    return files or [Item(pattern, "no files match this pattern")]
 
 
 def _images_in(folder: Path) -> list[Item]:
-    """Image files under `folder`, sorted, skipping hidden files and folders."""
-    found = []
-    for root, dirs, names in os.walk(folder):
+    """Image files under `folder`, sorted, skipping hidden files and folders.
+
+    A folder that cannot be listed becomes an error Item in its place, so that
+    `classify` reports it and exits 1 instead of skipping its files without a word.
+    """
+    found: list[Item] = []
+
+    def unreadable(exc: OSError) -> None:
+        found.append(Item(str(exc.filename or folder), os_problem(exc)))
+
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:

@@ -21,6 +21,7 @@ Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Union
@@ -28,7 +29,8 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageError
+from ..errors import ImageError, UsageError
+from .files import file_kind, os_problem
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -45,24 +47,31 @@ _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, 
 
 
 def open_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Open an image file fully, or raise ImageError naming the file and the problem."""
+    """Open an image file fully, or raise ImageError naming the file and the problem.
+
+    Only a regular file is opened (a FIFO or a device would block or never end), and
+    the pixel count is checked from the header before anything is decoded. Pillow's
+    global MAX_IMAGE_PIXELS is left alone so that threads never see each other's limit.
+    """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageError(f"{p}: is a folder, not an image")
     try:
-        size = p.stat().st_size
+        info = os.stat(p)
     except OSError as exc:
-        raise ImageError(f"{p}: cannot read ({exc.strerror})") from None
-    if size == 0:
+        raise ImageError(f"{p}: {os_problem(exc, p)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageError(f"{p}: is a folder, not an image")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageError(f"{p}: is {file_kind(info.st_mode)}, not an image file")
+    if info.st_size == 0:
         raise ImageError(f"{p}: empty file (0 bytes)")
-    previous_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(p)
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                img.close()
+                raise Image.DecompressionBombError("too many pixels")
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{p}: image too large (limit {MAX_IMAGE_PIXELS:,} pixels)") from None
@@ -71,9 +80,7 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
     except PermissionError:
         raise ImageError(f"{p}: permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{p}: corrupt or truncated image ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
+        raise ImageError(f"{p}: corrupt or truncated image ({' '.join(str(exc).split())[:200]})") from None
     try:
         return ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block should not lose an otherwise good picture
@@ -102,17 +109,37 @@ def pil_to_gray(img: Image.Image) -> np.ndarray:
 def array_to_gray(arr: np.ndarray, color_order: str = "RGB") -> np.ndarray:
     """A numpy image (HxW, HxWx1, HxWx3 RGB/BGR, HxWx4) to 8-bit grayscale."""
     a = np.asarray(arr)
+    if a.dtype.kind not in "buif":
+        raise ImageError(f"array of dtype {a.dtype}: expected numbers (uint8, uint16, other integers or floats)")
+    if a.dtype.kind == "b":
+        a = a.astype(np.uint8) * np.uint8(255)
+    elif a.dtype.kind == "f":
+        check_finite(a)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim == 3 and a.shape[2] == 4:
         alpha = a[:, :, 3:4].astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0 if a.dtype == np.uint8 else 1.0)
         a = a[:, :, :3] * alpha + (1.0 - alpha) * _white(a.dtype)
     if a.ndim == 3 and a.shape[2] == 3:
-        weights = _GRAY_WEIGHTS if color_order.upper() == "RGB" else _GRAY_WEIGHTS[::-1]
+        weights = _GRAY_WEIGHTS if check_color_order(color_order) == "RGB" else _GRAY_WEIGHTS[::-1]
         a = a.astype(np.float32) @ weights
     if a.ndim != 2 or a.size == 0:
         raise ImageError(f"array of shape {np.shape(arr)}: expected HxW, HxWx1, HxWx3 or HxWx4")
     return _to_uint8(a, np.asarray(arr).dtype)
+
+
+def check_finite(a: np.ndarray) -> None:
+    """ImageError for a float array with NaN or infinity: casting those to pixels gives garbage."""
+    if not np.isfinite(a).all():
+        raise ImageError(f"array of shape {a.shape}: has NaN or infinite values")
+
+
+def check_color_order(color_order: object) -> str:
+    """"RGB" or "BGR" (any case), else UsageError: a typo must not silently swap red and blue."""
+    key = color_order.upper() if isinstance(color_order, str) else None
+    if key not in ("RGB", "BGR"):
+        raise UsageError(f"color_order must be 'RGB' or 'BGR' (got {color_order!r})")
+    return key
 
 
 def _white(dtype: np.dtype) -> float:
@@ -184,6 +211,62 @@ def pad_to_square(gray: np.ndarray) -> np.ndarray:
     return out
 
 
+def fit_in_square(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`resize_area(pad_to_square(gray), size)`, pixel for pixel, without building the square.
+
+    Why: the square of a 1x30000 strip is 30000x30000 (900 MB). Pillow's box filter
+    runs horizontally, then vertically; the side that needs no padding goes through
+    Pillow, the padded one through `_box_pass_padded`, which reads only the item's own
+    pixels. Memory stays proportional to the item's pixels plus its longer side times
+    the output size.
+    """
+    h, w = gray.shape
+    height, width = size
+    if h == w:
+        return resize_area(gray, size)
+    if w > h:  # rows are padded: Pillow's horizontal pass, then the padded vertical one
+        rows = resize_area(gray, (h, width))
+        return _box_pass_padded(rows, w, (w - h) // 2, height, axis=0)
+    cols = _box_pass_padded(gray, h, (h - w) // 2, width, axis=1)  # columns padded: horizontal pass first
+    return resize_area(cols, size)
+
+
+def _box_pass_padded(data: np.ndarray, side: int, offset: int, out_len: int, axis: int) -> np.ndarray:
+    """One pass of Pillow's BOX resize along `axis` over `data` placed at `offset` in zeros `side` long.
+
+    Same coefficients and fixed-point rounding as Pillow (Resample.c: box support 0.5 x
+    scale, weights normalized, 22 fractional bits), so the result equals Pillow's on the
+    padded array; only the padding itself is never allocated.
+    """
+    n = data.shape[axis]
+    scale = side / out_len
+    filterscale = max(scale, 1.0)
+    support, ss = 0.5 * filterscale, 1.0 / filterscale
+    shape = list(data.shape)
+    shape[axis] = out_len
+    out = np.zeros(shape, np.uint8)
+    for i in range(out_len):
+        center = (i + 0.5) * scale
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), side)
+        # the box filter keeps x in (-0.5, 0.5]; only the end pixels can fall outside by rounding
+        while lo < hi and not -0.5 < (lo - center + 0.5) * ss <= 0.5:
+            lo += 1
+        while hi > lo and not -0.5 < (hi - 1 - center + 0.5) * ss <= 0.5:
+            hi -= 1
+        start, stop = max(lo - offset, 0), min(hi - offset, n)
+        if hi <= lo or stop <= start:
+            continue  # all padding: stays 0
+        weight = int(0.5 + (1.0 / (hi - lo)) * (1 << 22))
+        total = (data[start:stop] if axis == 0 else data[:, start:stop]).sum(axis=axis, dtype=np.int64)
+        value = np.minimum(((1 << 21) + weight * total) >> 22, 255)
+        if axis == 0:
+            out[i] = value
+        else:
+            out[:, i] = value
+    return out
+
+
 def resize_area(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize to (height, width) averaging each source area, which keeps thin lines."""
     height, width = size
@@ -204,11 +287,11 @@ def prepare(
     already at the model size is only inverted if needed, never cropped, so
     Fashion-MNIST-style 28x28 images pass through unchanged.
     """
-    gray = to_gray(source, color_order)
+    gray = to_gray(source, check_color_order(color_order))
     if invert is None:
         invert = needs_inversion(gray)
     if invert:
         gray = 255 - gray
     if gray.shape == tuple(size):
         return np.ascontiguousarray(gray)
-    return resize_area(pad_to_square(crop_to_item(gray)), size)
+    return fit_in_square(crop_to_item(gray), size)

@@ -7,11 +7,16 @@ interpreter in batches. Output formats are stable, other tools parse them:
     text   PATH: LABEL (SCORE)[, LABEL (SCORE)...]      errors: PATH: error: PROBLEM
     json   {"path", "label", "index", "score", "top_k": [{"label", "index", "score"}, ...]}
            errors: {"path", "error"}
+
+In text, file names, labels and messages go through `printable`: a newline or an ANSI
+escape in a label or a file name is shown as \\n or \\x1b, never written raw (a raw
+one could forge a result line or clear the screen). JSON escapes them itself.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Iterator
@@ -23,6 +28,28 @@ from .classifier import Classifier, Prediction
 from .files import Item
 
 CHUNK = 32  # files prepared, then classified together
+
+#: Control characters (C0, DEL, C1), line/paragraph separators, bidi overrides, lone surrogates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """text with every character that could move the cursor, forge a line or reorder text escaped.
+
+    A byte of a non-UTF-8 file name (a surrogate from os.fsdecode) shows as \\xNN.
+    """
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _NAMED:
+        return _NAMED[char]
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -47,7 +74,8 @@ class Summary:
     def line(self, clf: Classifier) -> str:
         failed = f", {self.failed} failed" if self.failed else ""
         return (f"classified {self.images - self.failed} of {self.images} images in {self.seconds:.3f} s "
-                f"({self.per_second:.1f} images/s){failed}; {clf.path.name} via {clf.backend.name} {clf.backend.version}")
+                f"({self.per_second:.1f} images/s){failed}; {printable(clf.path.name)} via {clf.backend.name} "
+                f"{clf.backend.version}")
 
 
 def classify_items(clf: Classifier, items: Iterable[Item], top_k: int = 1) -> Iterator[Result]:
@@ -92,9 +120,11 @@ def _without_path(message: str, path: str) -> str:
 
 
 def format_text(result: Result) -> str:
+    """One text line, every name escaped by `printable`."""
     if result.error is not None:
-        return f"{result.path}: error: {result.error}"
-    return f"{result.path}: " + ", ".join(f"{p.label} ({p.score:.3f})" for p in result.predictions)
+        return f"{printable(result.path)}: error: {printable(result.error)}"
+    return f"{printable(result.path)}: " + ", ".join(f"{printable(p.label)} ({p.score:.3f})"
+                                                      for p in result.predictions)
 
 
 def format_json(result: Result) -> str:
@@ -115,6 +145,14 @@ def print_results(clf: Classifier, items: list[Item], top_k: int, as_json: bool,
         if result.error is not None:
             summary.failed += 1
         line = format_json(result) if as_json else format_text(result)
-        print(line, file=err if (result.error is not None and not as_json) else out, flush=True)
+        _print_line(line, err if (result.error is not None and not as_json) else out)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _print_line(line: str, stream: IO[str]) -> None:
+    """print, with characters the stream cannot encode (an ASCII terminal) written as escapes."""
+    try:
+        print(line, file=stream, flush=True)
+    except UnicodeEncodeError:
+        print(line.encode("ascii", "backslashreplace").decode("ascii"), file=stream, flush=True)
