@@ -73,9 +73,14 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def read_labels_file(path: str | os.PathLike[str]) -> list[str]:
-    """labels.txt: one class name per line, in index order."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip()]
+    """labels.txt: one class name per line, in index order.
+
+    Checked by edgecnn.documents (regular file, size, strict UTF-8, name count and
+    length); raises ModelError naming the file.
+    """
+    from .documents import read_labels
+
+    return read_labels(path)
 
 
 def write_labels_file(path: str | os.PathLike[str], names: list[str] | tuple[str, ...]) -> Path:

@@ -11,17 +11,19 @@ UTF-8 JSON under the key "edgecnn":
 Both formats are parsed here by hand (a flatbuffer table walker and a protobuf
 field walker) so that the runtime needs neither tensorflow, tflite-support nor the
 `onnx` package. A truncated or foreign file gives None (no edgecnn entry) or a
-ModelError naming the file, never an IndexError or struct.error.
+ModelError naming the file, never an IndexError or struct.error. The entry itself
+is checked by edgecnn.documents (strict UTF-8, size, depth, schema): a model whose
+description says `"value_range": "0,1"` is refused rather than half-believed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from pathlib import Path
 from typing import Any
 
+from . import documents
 from .errors import ModelError
 
 METADATA_KEY = "edgecnn"
@@ -190,31 +192,34 @@ def protobuf_fields(data: bytes) -> list[tuple[int, int, Any]]:
     return fields
 
 
-def onnx_metadata_props(data: bytes) -> dict[str, str]:
-    """ModelProto.metadata_props as a dict, without the onnx package."""
-    props: dict[str, str] = {}
+def onnx_metadata_raw(data: bytes) -> dict[bytes, bytes]:
+    """ModelProto.metadata_props as undecoded key -> value bytes (protobuf does not enforce UTF-8)."""
+    props: dict[bytes, bytes] = {}
     for number, wire, value in protobuf_fields(data):
         if number != _ONNX_METADATA_PROPS or wire != 2:
             continue
         entry = {n: v for n, w, v in protobuf_fields(value) if w == 2}
-        key = entry.get(_ONNX_KEY, b"").decode("utf-8", "replace")
-        props[key] = entry.get(_ONNX_VALUE, b"").decode("utf-8", "replace")
+        props[entry.get(_ONNX_KEY, b"")] = entry.get(_ONNX_VALUE, b"")
     return props
 
 
+def onnx_metadata_props(data: bytes) -> dict[str, str]:
+    """ModelProto.metadata_props as a dict, without the onnx package (bad UTF-8 shown as U+FFFD)."""
+    return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in onnx_metadata_raw(data).items()}
+
+
 def _read_onnx(data: bytes) -> bytes | None:
-    value = onnx_metadata_props(data).get(METADATA_KEY)
-    return None if value is None else value.encode("utf-8")
+    return onnx_metadata_raw(data).get(METADATA_KEY.encode())
 
 
 # --------------------------------------------------------------------------- public
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict | None:
-    """The edgecnn description embedded in a .tflite or .onnx file, or None if it has none.
+def embedded_entry(path: str | os.PathLike[str]) -> bytes | None:
+    """The raw bytes of the "edgecnn" entry in a .tflite or .onnx file, or None if it has none.
 
-    Raises ModelError (naming the file) when the file is missing, unreadable, not a
-    model of that format, or its edgecnn entry is not a JSON object.
+    Raises ModelError (naming the file) when the file is missing, unreadable, or not
+    a model of that format as far as this stdlib walker can tell.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -227,20 +232,28 @@ def read_metadata(path: str | os.PathLike[str]) -> dict | None:
     except OSError as exc:
         raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
-        raw = _read_tflite(data) if suffix == ".tflite" else _read_onnx(data)
+        return _read_tflite(data) if suffix == ".tflite" else _read_onnx(data)
     except (_Corrupt, struct.error, RecursionError) as exc:
         raise ModelError(f"{p}: not a valid {suffix[1:].upper()} model ({exc})") from None
-    return None if raw is None else _decode(p, raw)
 
 
-def _decode(path: Path, raw: bytes) -> dict:
-    try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{path}: embedded '{METADATA_KEY}' metadata is not valid JSON ({exc})") from None
+def decode_metadata(path: str | os.PathLike[str], raw: bytes) -> dict[str, Any]:
+    """An "edgecnn" entry's bytes as the checked JSON object; ModelError naming `path` otherwise."""
+    meta = documents.parse_json(documents.EMBEDDED_METADATA, raw, str(path))
     if not isinstance(meta, dict):
         raise ModelError(f"{path}: embedded '{METADATA_KEY}' metadata is not a JSON object")
     return meta
 
 
-__all__ = ["METADATA_KEY", "PREPROCESSING", "read_metadata", "tflite_metadata_entries", "onnx_metadata_props"]
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The edgecnn description embedded in a .tflite or .onnx file, or None if it has none.
+
+    Raises ModelError (naming the file) when the file is missing, unreadable, not a
+    model of that format, or its edgecnn entry fails edgecnn.documents' checks.
+    """
+    raw = embedded_entry(path)
+    return None if raw is None else decode_metadata(path, raw)
+
+
+__all__ = ["METADATA_KEY", "PREPROCESSING", "read_metadata", "embedded_entry", "decode_metadata",
+           "tflite_metadata_entries", "onnx_metadata_props", "onnx_metadata_raw"]

@@ -1,6 +1,10 @@
 """`edgecnn train --strategy mirrored|multiworker`: cluster checks, errors, a real 2-worker run.
 
 The fast tests train nothing: every user mistake is caught before TF starts its server.
+The start-up tests run real `edgecnn train` processes against real peers (another
+edgecnn worker, a stand-in that passes the hello and then never starts TensorFlow, a
+program that holds the port) on 127.0.0.1, and assert each ends within a bound: a
+process still alive then is killed and the test fails with its log.
 The slow ones train for real; the 2-worker run starts two processes on 127.0.0.1
 and is killed, with both logs shown, if it does not finish in time.
 """
@@ -9,18 +13,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from edgecnn.cli import main
 from edgecnn.errors import UsageError
 from edgecnn.train.distributed import (
+    Hello,
     cluster_from_tf_config,
     cluster_from_workers,
     resolve_cluster,
@@ -81,14 +88,26 @@ def test_tf_config_with_a_chief_task_makes_it_the_chief() -> None:
 
 @pytest.mark.parametrize("text, message", [
     ('{"cluster": ', "not valid JSON"),
-    ('["worker"]', 'needs "cluster" and "task"'),
+    ('["worker"]', "must be an object"),
+    ('{"cluster": {"worker": ["a:1"]}}', 'needs "task"'),
     ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "task type 'ps'"),
     ('{"cluster": {"worker": ["a:x"]}, "task": {"type": "worker", "index": 0}}', "not host:port"),
     ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}', "out of range"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": true}}',
+     r"task\.index: must be an integer"),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1.0}}',
+     r"task\.index: must be an integer"),
+    ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}', r"cluster\.worker: must be a list"),
+    ('{"cluster": {"worker": ["a:1", "a:1"]}, "task": {"type": "worker", "index": 0}}', "lists the address a:1 twice"),
+    ('{"cluster": {"chief": ["a:1"], "worker": ["b:1", "a:1"]}, "task": {"type": "chief", "index": 0}}',
+     "lists the address a:1 twice"),
+    ('{"cluster": {"worker": ["a:1"]}, "task": ' + "[" * 5000 + "]" * 5000 + "}", "nested 5001 levels deep"),
+    ('{"cluster": {"worker": ["a:1"]}, "task": "' + "x" * 70_000 + '"}', "more than the 65536 allowed"),
 ])
 def test_bad_tf_config_is_a_usage_error(text: str, message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError, match=message) as info:
         cluster_from_tf_config(text)
+    assert "\n" not in str(info.value)
 
 
 def test_workers_flag_wins_over_an_inherited_tf_config() -> None:
@@ -126,6 +145,19 @@ def test_tf_config_that_is_not_json_exits_2(
     assert not (tmp_path / "out").exists()
 
 
+def test_tf_config_listing_one_address_twice_exits_2_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the fix the start-up check passed (the worker answered itself) and TF waited forever."""
+    port = free_ports(1)[0]
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", f"127.0.0.1:{port}"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    started = time.monotonic()
+    code, err = run_cli(["--strategy", "multiworker", *SMALL, "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and time.monotonic() - started < 5
+    assert err == f"edgecnn: error: TF_CONFIG lists the address 127.0.0.1:{port} twice: every task needs its own host:port"
+
+
 def test_task_index_out_of_range_exits_2(
     tmp_path: Path, no_tf_config: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -158,8 +190,8 @@ def test_unreachable_worker_exits_2_within_the_timeout(
                          "--out", str(tmp_path / "out")], capsys)
     elapsed = time.monotonic() - started
     assert code == 2
-    assert f"worker 127.0.0.1:{dead} cannot be reached within 1.5 s" in err and "\n" not in err
-    assert 1.5 <= elapsed < 10
+    assert err.startswith(f"edgecnn: error: worker 127.0.0.1:{dead} (task 1) has not joined within 1.5 s: ")
+    assert "\n" not in err and 1.5 <= elapsed < 10
 
 
 def test_non_chief_that_fails_leaves_out_untouched(
@@ -171,54 +203,87 @@ def test_non_chief_that_fails_leaves_out_untouched(
     assert code == 2 and not (tmp_path / "out").exists()
 
 
-# ---- the reachability check itself ---------------------------------------------------
+# ---- the start-up check itself: a hello from a different worker of the same job ------
+
+def quiet(msg: str) -> None:
+    pass
+
+
+def run_in_thread(target: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread, errors
+
 
 def test_wait_for_peers_retries_until_a_late_worker_answers() -> None:
-    own, late = free_ports(2)
-    cluster = cluster_from_workers(f"127.0.0.1:{own},127.0.0.1:{late}", 0)
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
 
-    def start_late() -> None:
+    def late() -> None:
         time.sleep(1.0)
-        listener.bind(("127.0.0.1", late))
-        listener.listen(4)
+        wait_for_peers(cluster_from_workers(workers, 1), timeout_s=10, log=quiet)
 
-    thread = threading.Thread(target=start_late)
-    thread.start()
-    try:
-        started = time.monotonic()
-        wait_for_peers(cluster, timeout_s=10, log=lambda msg: None)
-        assert 0.9 <= time.monotonic() - started < 10
-    finally:
-        thread.join()
-        listener.close()
+    thread, errors = run_in_thread(late)
+    started = time.monotonic()
+    wait_for_peers(cluster_from_workers(workers, 0), timeout_s=10, log=quiet)
+    assert 0.9 <= time.monotonic() - started < 10
+    thread.join(10)
+    assert not errors and not thread.is_alive()
 
 
 def test_two_workers_waiting_for_each_other_both_get_through() -> None:
     """Each worker answers on its own port while it waits, so neither waits forever."""
     ports = free_ports(2)
     workers = ",".join(f"127.0.0.1:{p}" for p in ports)
-    errors: list[BaseException] = []
     both_done = threading.Barrier(2, timeout=15)
 
     def worker(index: int) -> None:
-        try:
-            wait_for_peers(cluster_from_workers(workers, index), timeout_s=10, log=lambda msg: None)
-            with socket.socket() as server:  # stands in for TensorFlow's server taking the port over
-                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                server.bind(("127.0.0.1", ports[index]))
-                server.listen(4)
-                both_done.wait()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        wait_for_peers(cluster_from_workers(workers, index), timeout_s=10, log=quiet)
+        with socket.socket() as server:  # stands in for TensorFlow's server taking the port over
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", ports[index]))
+            server.listen(4)
+            both_done.wait()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(15)
-    assert not errors and not any(t.is_alive() for t in threads)
+    runs = [run_in_thread(lambda i=i: worker(i)) for i in (0, 1)]
+    for thread, _ in runs:
+        thread.join(15)
+    assert not any(errors for _, errors in runs) and not any(t.is_alive() for t, _ in runs)
+
+
+def test_a_worker_confirms_a_hello_and_ok_that_arrive_in_one_packet() -> None:
+    """The peer's hello and its "ok" often arrive together; the second line must not be lost."""
+    own, peer = free_ports(2)
+    workers = f"127.0.0.1:{own},127.0.0.1:{peer}"
+    thread, errors = run_in_thread(lambda: wait_for_peers(cluster_from_workers(workers, 0), timeout_s=5, log=quiet))
+    me = Hello.for_cluster(cluster_from_workers(workers, 1))
+    # worker 1, by hand: answer worker 0's check, then greet it with hello and ok in one send
+    with socket.create_server(("127.0.0.1", peer)) as server:
+        server.settimeout(5)
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(me.line())
+            conn.settimeout(5)
+            assert conn.recv(4096).startswith(b"edgecnn-hello/1 ")
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", own), timeout=1) as conn:
+                conn.sendall(me.line() + b"ok\n")
+                conn.recv(4096)
+                break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    thread.join(5)
+    assert not thread.is_alive() and not errors, errors
 
 
 def test_own_port_in_use_is_a_usage_error() -> None:
@@ -229,9 +294,199 @@ def test_own_port_in_use_is_a_usage_error() -> None:
     try:
         cluster = cluster_from_workers(f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}", 0)
         with pytest.raises(UsageError, match=f"port {ports[0]} cannot be opened"):
-            wait_for_peers(cluster, timeout_s=1, log=lambda msg: None)
+            wait_for_peers(cluster, timeout_s=1, log=quiet)
     finally:
         busy.close()
+
+
+def test_an_address_that_leads_back_to_this_worker_fails_at_once() -> None:
+    """Two names for one host:port pass the duplicate check; the hello carries this worker's own nonce."""
+    port = free_ports(1)[0]
+    cluster = cluster_from_workers(f"127.0.0.1:{port},localhost:{port}", 0)
+    started = time.monotonic()
+    with pytest.raises(UsageError, match=f"localhost:{port} leads back to this worker itself"):
+        wait_for_peers(cluster, timeout_s=20, log=quiet)
+    assert time.monotonic() - started < 5
+
+
+def hold_port(port: int, reply: bytes | None) -> tuple[socket.socket, threading.Event]:
+    """A program that is not an edgecnn worker on `port`: it accepts and says `reply`, or nothing."""
+    server = socket.create_server(("127.0.0.1", port))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        held = []
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            if reply is not None:
+                conn.sendall(reply)
+            held.append(conn)
+        for conn in held:
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, stop
+
+
+@pytest.mark.parametrize("reply, reason", [
+    (None, "sent no edgecnn hello"),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not as an edgecnn worker"),
+    (b"edgecnn-hello/1 " + b"[" * 1000 + b"\n", "nested 1000 levels deep"),
+])
+def test_a_port_held_by_another_program_is_not_a_worker(reply: bytes | None, reason: str) -> None:
+    own, held = free_ports(2)
+    server, stop = hold_port(held, reply)
+    try:
+        started = time.monotonic()
+        with pytest.raises(UsageError, match=f"worker 127.0.0.1:{held} \\(task 1\\) has not joined within 2 s") as info:
+            wait_for_peers(cluster_from_workers(f"127.0.0.1:{own},127.0.0.1:{held}", 0), timeout_s=2, log=quiet)
+        assert reason in str(info.value) and "\n" not in str(info.value)
+        assert 2 <= time.monotonic() - started < 6
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_a_worker_of_another_job_does_not_count() -> None:
+    """Worker 1 of a 3-worker job on the port this 2-worker job expects: same port, other job."""
+    a, b, c = free_ports(3)
+    other = cluster_from_workers(f"127.0.0.1:{a},127.0.0.1:{b},127.0.0.1:{c}", 1)
+    thread, _ = run_in_thread(lambda: wait_for_peers(other, timeout_s=3, log=quiet))
+    try:
+        with pytest.raises(UsageError, match="a worker of another job answers there"):
+            wait_for_peers(cluster_from_workers(f"127.0.0.1:{a},127.0.0.1:{b}", 0), timeout_s=2, log=quiet)
+    finally:
+        thread.join(5)
+
+
+# ---- start-up in real processes: every stage ends, by itself or by a signal -----------
+
+#: TensorFlow's import alone takes 3-6 s here; everything below is bounded from the moment it matters.
+START_TIMEOUT_S = 60
+#: A signalled worker must be gone within this many seconds.
+SIGNAL_EXIT_S = 10
+
+
+def worker_command(workers: str, index: int, out: Path, connect_timeout: float = 60) -> list[str]:
+    return [sys.executable, "-m", "edgecnn", "train", "--strategy", "multiworker", "--workers", workers,
+            "--task-index", str(index), *SMALL, "--connect-timeout", str(connect_timeout), "--out", str(out)]
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    with open(log, "w") as fh:  # files, not pipes: a full pipe would stall the process
+        return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, env=env)
+
+
+def wait_for_text(proc: subprocess.Popen, log: Path, text: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            pytest.fail(f"no {text!r} (exit {proc.returncode}):\n{log.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def exit_within(proc: subprocess.Popen, log: Path, timeout_s: float) -> int:
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        pytest.fail(f"still running {timeout_s} s later; killed:\n{log.read_text()[-2000:]}")
+
+
+#: A peer that passes the hello check and then never starts TensorFlow (as a worker that dies
+#: right after the check would look): the other worker is then inside TensorFlow's start-up.
+HALF_WORKER = """
+import sys, time
+from edgecnn.train.distributed import cluster_from_workers, wait_for_peers
+wait_for_peers(cluster_from_workers(sys.argv[1], 1), 60, log=lambda msg: None)
+print("hello done", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_port_held_by_another_program_ends_the_worker_with_exit_2(tmp_path: Path) -> None:
+    own, held = free_ports(2)
+    server, stop_holding = hold_port(held, None)
+    log = tmp_path / "worker0.log"
+    try:
+        proc = spawn(worker_command(f"127.0.0.1:{own},127.0.0.1:{held}", 0, tmp_path / "out", 2), log)
+        wait_for_text(proc, log, "waiting up to 2 s")
+        code = exit_within(proc, log, 2 + SIGNAL_EXIT_S)
+    finally:
+        stop_holding.set()
+        server.close()
+    last = log.read_text().strip().splitlines()[-1]
+    assert code == 2, log.read_text()[-2000:]
+    assert last.startswith(f"edgecnn: error: worker 127.0.0.1:{held} (task 1) has not joined within 2 s")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_peer_that_never_starts_tensorflow_ends_the_worker_with_exit_2(tmp_path: Path) -> None:
+    """Past the hello, TensorFlow's own wait for the cluster is bounded by --connect-timeout too."""
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+    logs = [tmp_path / "worker0.log", tmp_path / "half.log"]
+    proc = spawn(worker_command(workers, 0, tmp_path / "out", 3), logs[0])
+    half = spawn([sys.executable, "-c", HALF_WORKER, workers], logs[1])
+    try:
+        wait_for_text(half, logs[1], "hello done")
+        code = exit_within(proc, logs[0], 3 + SIGNAL_EXIT_S)
+    finally:
+        stop(half)
+        stop(proc)
+    last = logs[0].read_text().strip().splitlines()[-1]
+    assert code == 2, logs[0].read_text()[-2000:]
+    assert last.startswith("edgecnn: error: the other workers did not all join TensorFlow's cluster within 3 s")
+
+
+def ended_by(code: int, signum: int) -> bool:
+    """Exit 128+N (the CLI's handler ran) or killed by N (TensorFlow held the GIL): either way, it ended."""
+    return code in (128 + signum, -signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_a_worker_waiting_for_its_peers(signum: int, tmp_path: Path) -> None:
+    own, absent = free_ports(2)
+    log = tmp_path / "worker0.log"
+    proc = spawn(worker_command(f"127.0.0.1:{own},127.0.0.1:{absent}", 0, tmp_path / "out"), log)
+    wait_for_text(proc, log, "waiting up to 60 s")
+    proc.send_signal(signum)
+    assert ended_by(exit_within(proc, log, SIGNAL_EXIT_S), signum)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_a_worker_inside_tensorflows_start_up(signum: int, tmp_path: Path) -> None:
+    """Before the fix, SIGINT and SIGTERM were both ignored here; only SIGKILL ended it.
+
+    SIGINT ends it at once. SIGTERM is taken by TensorFlow's own handler (a preemption
+    notice) for as long as its start-up lasts, which --connect-timeout now bounds.
+    """
+    timeout = 5
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+    logs = [tmp_path / "worker0.log", tmp_path / "half.log"]
+    proc = spawn(worker_command(workers, 0, tmp_path / "out", timeout), logs[0])
+    half = spawn([sys.executable, "-c", HALF_WORKER, workers], logs[1])
+    try:
+        wait_for_text(half, logs[1], "hello done")
+        time.sleep(1.5)  # worker 0 is now in MultiWorkerMirroredStrategy(), waiting for task 1
+        assert proc.poll() is None, logs[0].read_text()[-2000:]
+        proc.send_signal(signum)
+        code = exit_within(proc, logs[0], (1 if signum == signal.SIGINT else timeout) + SIGNAL_EXIT_S)
+    finally:
+        stop(half)
+        stop(proc)
+    assert ended_by(code, signum) or (signum == signal.SIGTERM and code == 2), (code, logs[0].read_text()[-2000:])
 
 
 # ---- real training ----------------------------------------------------------------

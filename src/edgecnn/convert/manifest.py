@@ -7,13 +7,13 @@ embedded in each model file, so the manifest is a convenience, never a requireme
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, documents
 from ..datasets import Dataset
+from ..errors import EdgecnnError
 from ..fsutil import sha256_file
 from ..modelmeta import PREPROCESSING
 
@@ -77,11 +77,16 @@ def earlier_entries(out: Path, source_sha256: str, dataset: Dataset) -> list[dic
     are unchanged.
 
     So `convert --int8` then `convert --onnx` into one folder gives a manifest listing both;
-    entries measured on another dataset are dropped rather than mixed in.
+    entries measured on another dataset are dropped rather than mixed in. An old manifest
+    that fails edgecnn.documents' checks (or is missing) contributes nothing: this run's
+    manifest replaces it, so it is never merged, and no entry can name a file outside OUT.
     """
+    path = out / MANIFEST_FILE
+    if not path.exists():
+        return []
     try:
-        old = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        old = documents.read_json(documents.MANIFEST, path)
+    except EdgecnnError:
         return []
     if not isinstance(old, dict) or (old.get("source_model") or {}).get("sha256") != source_sha256:
         return []

@@ -7,9 +7,10 @@ otherwise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import documents
 
 TRAIN_JSON = "train.json"
 
@@ -26,13 +27,19 @@ class DatasetChoice:
 
 
 def read_train_json(model_path: Path) -> dict | None:
-    """train.json beside the model, if there is a readable one (it is a hint, not a requirement)."""
+    """train.json beside the model, or None when there is none (it is a hint, not a requirement).
+
+    One that is there is checked by edgecnn.documents: a `"seed": "abc"` or `"limit": -5`
+    raises UsageError naming the file (exit 2) rather than a traceback or a guess;
+    `--dataset` skips it.
+    """
     path = Path(model_path).parent / TRAIN_JSON
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.exists() and not path.is_symlink():
         return None
-    return report if isinstance(report, dict) else None
+    report = documents.read_json(documents.TRAIN_JSON, path)
+    if not isinstance(report, dict):
+        raise documents.TRAIN_JSON.error(f"{path}: train.json is not a JSON object; fix it or pass --dataset")
+    return report
 
 
 def choose_dataset(spec: str | None, data_dir: str | None, seed: int | None, limit: int | None,

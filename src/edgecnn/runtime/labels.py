@@ -6,19 +6,23 @@ manifest.json beside it, then a labels.txt beside it, and only then falls back t
 output indices ("0", "1", ...). The first source that has class names wins; a source
 whose count disagrees with the model's outputs is an error naming that file, because
 silently shifted labels are worse than none.
+
+Every one of these documents is read through edgecnn.documents (size, depth, UTF-8,
+schema), so a bad value range or scale is a ModelError naming the file, not a wrong
+score later.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import documents
 from ..errors import ModelError
 from ..fsutil import read_labels_file
 from ..modelmeta import PREPROCESSING as DEFAULT_PREPROCESSING  # what edgecnn models expect by default
-from ..modelmeta import read_metadata
+from ..modelmeta import decode_metadata, embedded_entry
 
 
 @dataclass
@@ -32,21 +36,20 @@ class ModelInfo:
 
 
 def read_embedded(path: Path, onnx_props: dict[str, str] | None = None) -> dict[str, Any] | None:
-    """The model's embedded "edgecnn" metadata, or None (also when it cannot be parsed).
+    """The model's embedded "edgecnn" metadata, or None when it has none.
 
-    ONNX Runtime already parsed an .onnx file's metadata_props, so those are used when
-    given; otherwise edgecnn.modelmeta reads the file with the stdlib only.
+    Always read from the file with edgecnn.modelmeta, never from ONNX Runtime's
+    already-decoded metadata map (`onnx_props`, accepted and ignored for old callers),
+    so that invalid UTF-8 and every other check is the same for both formats. A file
+    that the stdlib walker cannot follow gives None: the interpreter already accepted
+    it, and its metadata is optional. An entry that is there but fails the checks is
+    a ModelError naming the file.
     """
-    if onnx_props is not None and "edgecnn" in onnx_props:
-        try:
-            meta = json.loads(onnx_props["edgecnn"])
-        except ValueError:
-            return None
-        return meta if isinstance(meta, dict) else None
     try:
-        return read_metadata(path)
+        raw = embedded_entry(path)
     except ModelError:
-        return None  # the interpreter already accepted the model; its metadata is optional
+        return None
+    return None if raw is None else decode_metadata(path, raw)
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:
@@ -54,9 +57,10 @@ def _manifest(path: Path) -> dict[str, Any] | None:
     if not manifest.is_file():
         return None
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{manifest}: unreadable manifest beside the model ({exc})") from None
+        data = documents.read_json(documents.MANIFEST, manifest)
+    except ModelError as exc:
+        reason = str(exc).removeprefix(str(manifest)).lstrip(": ")
+        raise ModelError(f"{manifest}: unreadable manifest beside the model ({reason})") from None
     return data if isinstance(data, dict) else None
 
 
@@ -75,7 +79,7 @@ def model_info(path: Path, num_classes: int, onnx_props: dict[str, str] | None =
     except ModelError:
         if not (meta or {}).get("class_names"):
             raise
-        manifest = None  # the model describes itself; a broken manifest beside it does not matter
+        manifest = None  # the model describes itself; a broken manifest beside it is not used at all
     entry = _manifest_entry(manifest, path) if manifest else {}
     preprocessing = dict(DEFAULT_PREPROCESSING)
     for source in (manifest or {}, entry, meta or {}):  # most specific last
@@ -88,18 +92,11 @@ def model_info(path: Path, num_classes: int, onnx_props: dict[str, str] | None =
     ]
     labels_txt = path.parent / "labels.txt"
     if labels_txt.is_file():
-        candidates.append(("labels.txt", str(labels_txt), _read_labels(labels_txt)))
+        candidates.append(("labels.txt", str(labels_txt), read_labels_file(labels_txt)))
     for source, where, names in candidates:
         if names:
             return ModelInfo(_checked(names, num_classes, where), source, preprocessing, meta)
     return ModelInfo([str(i) for i in range(num_classes)], "indices", preprocessing, meta)
-
-
-def _read_labels(path: Path) -> list[str]:
-    try:
-        return read_labels_file(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: unreadable labels file ({exc})") from None
 
 
 def _checked(names: Any, num_classes: int, where: str) -> list[str]:

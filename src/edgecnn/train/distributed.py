@@ -9,9 +9,23 @@ Three strategies, chosen with `edgecnn train --strategy`:
   (which builds TF_CONFIG). Every worker runs the same command; the chief (worker 0,
   or the task of type `chief`) is the only one that writes artifacts.
 
-Everything a user can get wrong here (bad TF_CONFIG, an index out of range, a worker
-that never comes up) is caught before TensorFlow starts its gRPC server, because a
-multi-worker job that fails later usually hangs instead of failing.
+Everything a user can get wrong here (bad TF_CONFIG, an index out of range, an address
+listed twice, a worker that never comes up, a port held by another program) is caught
+before TensorFlow starts its gRPC server, because a multi-worker job that fails later
+usually hangs instead of failing - and inside TensorFlow's start-up it hangs deaf to
+Ctrl-C and SIGTERM (TF 2.21 holds the GIL there). So, in order:
+
+1. `resolve_cluster`: TF_CONFIG is checked by edgecnn.documents (size, depth, schema:
+   `"index": true` is not 1), and no address may appear twice.
+2. `wait_for_peers`: every worker listens on its own port and exchanges a hello
+   (job id, task index, a random nonce) with every other; a worker that reaches
+   itself, another job, or a program that is not an edgecnn worker does not count.
+   Bounded by --connect-timeout; Ctrl-C and SIGTERM work throughout (plain Python).
+3. `make_strategy`: TensorFlow's own cluster registration gets the same timeout
+   (exit 2 with one line instead of waiting forever), SIGINT/SIGTERM kill the
+   process outright while TensorFlow holds the GIL, and afterwards the Python
+   handlers come back (TensorFlow installs its own SIGTERM handler there, which
+   would otherwise swallow SIGTERM for the rest of the run).
 """
 
 from __future__ import annotations
@@ -20,12 +34,15 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import socket
+import threading
 import time
 import types
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from .. import documents
 from ..errors import EdgecnnError, UsageError
 
 if TYPE_CHECKING:  # the CLI imports this module to build --help: keep it light
@@ -34,6 +51,12 @@ if TYPE_CHECKING:  # the CLI imports this module to build --help: keep it light
 STRATEGIES = ("default", "mirrored", "multiworker")
 DEFAULT_CONNECT_TIMEOUT_S = 60.0
 _PROBE_INTERVAL_S = 0.5
+#: How long one hello exchange may take: peers answer at once, and a program that is
+#: not an edgecnn worker (it accepts and says nothing) must not hold the check long.
+_HELLO_TIMEOUT_S = 2.0
+_HELLO_MAGIC = b"edgecnn-hello/1 "
+#: The --connect-timeout of the last wait_for_peers, for make_strategy's own wait.
+_join_timeout_s = DEFAULT_CONNECT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -89,8 +112,7 @@ def cluster_from_workers(workers: str, task_index: int | None) -> Cluster:
         raise UsageError("--workers: give at least one host:port")
     for address in addresses:
         split_address(address, "--workers")
-    if len(set(addresses)) != len(addresses):
-        raise UsageError(f"--workers lists an address twice: {','.join(addresses)}")
+    _no_duplicates(addresses, "--workers")
     if task_index is None:
         raise UsageError("--workers needs --task-index (0 on the chief, 1, 2, ... on the others)")
     if not 0 <= task_index < len(addresses):
@@ -99,32 +121,41 @@ def cluster_from_workers(workers: str, task_index: int | None) -> Cluster:
     return Cluster(addresses, task_index, "worker", task_index, json.dumps(config), "--workers")
 
 
+def _no_duplicates(addresses: tuple[str, ...], where: str) -> None:
+    """Two tasks on one host:port cannot both run; the start-up check would reach itself."""
+    seen: set[str] = set()
+    for address in addresses:
+        if address in seen:
+            raise UsageError(f"{where} lists the address {address} twice: every task needs its own host:port")
+        seen.add(address)
+
+
 def cluster_from_tf_config(text: str) -> Cluster:
-    """Parse and check TF_CONFIG the way MultiWorkerMirroredStrategy will read it."""
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"TF_CONFIG is not valid JSON ({exc})") from None
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    task = config.get("task") if isinstance(config, dict) else None
-    if not isinstance(cluster, dict) or not isinstance(task, dict):
-        raise UsageError('TF_CONFIG needs "cluster" and "task" objects, e.g. '
-                         '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}')
-    jobs = {name: cluster.get(name) or [] for name in ("chief", "worker")}
+    """Parse and check TF_CONFIG the way MultiWorkerMirroredStrategy will read it.
+
+    The JSON goes through edgecnn.documents (size, depth and schema), then the
+    checks the schema cannot express. Raises UsageError, one line.
+    """
+    example = ('e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+               '"task": {"type": "worker", "index": 0}}')
+    config = documents.parse_json(documents.TF_CONFIG, text, "TF_CONFIG")
+    cluster, task = config["cluster"], config["task"]
+    jobs = {name: list(cluster.get(name) or []) for name in ("chief", "worker")}
+    if not jobs["chief"] and not jobs["worker"]:
+        raise UsageError(f'TF_CONFIG: the cluster needs a "chief" or "worker" job, {example}')
     for name, hosts in jobs.items():
-        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
-            raise UsageError(f'TF_CONFIG: cluster "{name}" must be a list of "host:port" strings')
         for host in hosts:
             split_address(host, f'TF_CONFIG cluster "{name}"')
     if len(jobs["chief"]) > 1:
         raise UsageError(f'TF_CONFIG: at most one "chief" (got {len(jobs["chief"])})')
+    addresses = tuple(jobs["chief"]) + tuple(jobs["worker"])
+    _no_duplicates(addresses, "TF_CONFIG")
     task_type, task_id = task.get("type"), task.get("index", 0)
     if task_type not in jobs or not jobs[task_type]:
         raise UsageError(f'TF_CONFIG: task type {task_type!r} is not a "chief" or "worker" job of the cluster')
-    if not isinstance(task_id, int) or not 0 <= task_id < len(jobs[task_type]):
+    if not 0 <= task_id < len(jobs[task_type]):
         raise UsageError(f'TF_CONFIG: task index {task_id!r} is out of range for {len(jobs[task_type])} '
                          f'"{task_type}" task(s) (0-{len(jobs[task_type]) - 1})')
-    addresses = tuple(jobs["chief"]) + tuple(jobs["worker"])
     index = task_id if task_type == "chief" else len(jobs["chief"]) + task_id
     return Cluster(addresses, index, task_type, task_id, text, "TF_CONFIG")
 
@@ -153,63 +184,210 @@ def resolve_cluster(
     return cluster_from_tf_config(text)
 
 
-def _can_connect(address: str, timeout_s: float) -> bool:
+@dataclass(frozen=True)
+class Hello:
+    """What one worker tells another: which job (`run`), which task, and which process.
+
+    `run` is a digest of the cluster's address list, so workers of another job (or an
+    old one still holding a port) do not count; `nonce` is random per wait, so a
+    worker whose address leads back to itself sees its own nonce and knows.
+    """
+
+    run: str
+    index: int
+    nonce: str
+
+    @classmethod
+    def for_cluster(cls, cluster: Cluster) -> "Hello":
+        run = hashlib.sha256(json.dumps(list(cluster.addresses)).encode()).hexdigest()[:16]
+        return cls(run, cluster.index, os.urandom(8).hex())
+
+    def line(self) -> bytes:
+        return _HELLO_MAGIC + json.dumps({"run": self.run, "index": self.index, "nonce": self.nonce}).encode() + b"\n"
+
+    @classmethod
+    def parse(cls, line: bytes, where: str) -> "Hello":
+        """A peer's hello line; UsageError if it is not one (another program on that port)."""
+        if not line.startswith(_HELLO_MAGIC):
+            raise UsageError(f"{where}: answered, but not as an edgecnn worker (another program holds that port?)")
+        obj = documents.parse_json(documents.HELLO, line[len(_HELLO_MAGIC):], where)
+        return cls(obj["run"], obj["index"], obj["nonce"])
+
+
+class _ReachedItself(UsageError):
+    """The address leads back to this very worker: waiting longer cannot help."""
+
+
+class _Lines:
+    """Lines from a socket, each at most MAX_HELLO_BYTES, each before a deadline.
+
+    Buffered: a peer's hello and its "ok" may arrive in one packet.
+    """
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn, self.buffer = conn, b""
+
+    def next(self, deadline: float) -> bytes:
+        """The next line; OSError (socket.timeout at the deadline) otherwise."""
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            if len(self.buffer) > documents.MAX_HELLO_BYTES:
+                raise ConnectionResetError("sent more than a hello")
+            self.conn.settimeout(left)
+            chunk = self.conn.recv(4096)
+            if not chunk:
+                raise ConnectionResetError("closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+
+def _greet(address: str, index: int, me: Hello, timeout_s: float) -> str | None:
+    """Hello to the worker expected at `address` as task `index`: None if it is that worker, else why not.
+
+    Raises _ReachedItself when the address leads back to this worker.
+    """
     host, port = split_address(address, "worker address")
+    deadline = time.monotonic() + max(0.05, timeout_s)
     try:
-        with socket.create_connection((host, port), timeout=max(0.05, timeout_s)):
-            return True
-    except OSError:
-        return False
+        with socket.create_connection((host, port), timeout=max(0.05, timeout_s)) as conn:
+            conn.sendall(me.line())
+            theirs = Hello.parse(_Lines(conn).next(deadline), f"worker {address}")
+            problem = None
+            if theirs.nonce == me.nonce:
+                raise _ReachedItself(f"worker address {address} leads back to this worker itself (the same host:port "
+                                     f"under two names?): give every task its own host:port")
+            if theirs.run != me.run:
+                problem = "a worker of another job answers there (its worker list differs from this one)"
+            elif theirs.index != index:
+                problem = f"the worker there says it is task {theirs.index}, not {index}"
+            conn.sendall(b"ok\n" if problem is None else b"no\n")
+            return problem
+    except _ReachedItself:
+        raise
+    except UsageError as exc:
+        return str(exc).split(": ", 1)[-1]
+    except socket.timeout:
+        return "it accepted the connection but sent no edgecnn hello (another program holds that port?)"
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
 
 
-@contextlib.contextmanager
-def _answering_on(port: int, address: str) -> Iterator[None]:
-    """Listen on this worker's own port while it waits for the others.
+class _HelloServer:
+    """This worker's own port while it waits: answers every peer's hello, remembers who confirmed.
 
     Every worker checks every other before TensorFlow opens its server on that port;
-    without a stand-in listener, two workers would each wait for the other forever.
-    Closed again just before TensorFlow binds the same port (SO_REUSEADDR).
+    without this stand-in, two workers would each wait for the other forever. A peer
+    counts as `confirmed` once it has checked this worker's hello and said "ok": only
+    then may this worker close the port and hand it to TensorFlow (SO_REUSEADDR).
     """
-    dual = socket.has_dualstack_ipv6()  # answer on IPv4 and IPv6, as TensorFlow's server does
-    try:
-        sock = socket.create_server(("", port), family=socket.AF_INET6 if dual else socket.AF_INET,
-                                    backlog=64, dualstack_ipv6=dual)  # sets SO_REUSEADDR
-    except OSError as exc:
-        raise UsageError(f"this worker's address {address}: port {port} cannot be opened here "
-                         f"({exc.strerror or exc}); is another job using it?") from None
-    try:
-        yield
-    finally:
-        sock.close()
+
+    def __init__(self, address: str, me: Hello, num_workers: int) -> None:
+        self.me, self.num_workers = me, num_workers
+        self.confirmed: set[int] = set()
+        port = split_address(address, "this worker's address")[1]
+        dual = socket.has_dualstack_ipv6()  # answer on IPv4 and IPv6, as TensorFlow's server does
+        try:
+            self.sock = socket.create_server(("", port), family=socket.AF_INET6 if dual else socket.AF_INET,
+                                             backlog=64, dualstack_ipv6=dual)  # sets SO_REUSEADDR
+        except OSError as exc:
+            raise UsageError(f"this worker's address {address}: port {port} cannot be opened here "
+                             f"({exc.strerror or exc}); is another job using it?") from None
+        self.sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="edgecnn-hello", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        deadline = time.monotonic() + _HELLO_TIMEOUT_S
+        try:
+            conn.sendall(self.me.line())
+            lines = _Lines(conn)
+            theirs = Hello.parse(lines.next(deadline), "peer")
+            if (lines.next(deadline) == b"ok" and theirs.run == self.me.run and theirs.nonce != self.me.nonce
+                    and theirs.index != self.me.index and 0 <= theirs.index < self.num_workers):
+                self.confirmed.add(theirs.index)
+        except (OSError, EdgecnnError):
+            pass  # a port scanner, a closed connection, a stranger: nothing to remember
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
 
 
 def wait_for_peers(cluster: Cluster, timeout_s: float, log: Callable[[str], None] = print) -> None:
-    """Return once every other worker answers on its port; UsageError after `timeout_s`.
+    """Return once every other worker of this job has answered, and confirmed this one; UsageError after `timeout_s`.
 
     TensorFlow itself waits for a missing worker without a word: creating the
     strategy with one worker absent was still blocked after 10 minutes here (TF 2.21),
-    deaf to SIGTERM. So the check comes first. The others may start a few seconds
-    later, so refused connections are retried until the deadline.
+    deaf to SIGINT and SIGTERM. So this check comes first, in plain Python (a signal
+    ends it at once), and a port that merely accepts connections is not enough: the
+    peer must answer with this job's hello and the task index its address stands for.
+    The others may start a few seconds later, so failures are retried until the
+    deadline, except an address that leads back to this worker (UsageError at once).
     """
-    pending = list(cluster.peers)
-    if not pending:
+    global _join_timeout_s
+    _join_timeout_s = timeout_s
+    peers = {i: a for i, a in enumerate(cluster.addresses) if i != cluster.index}
+    if not peers:
         return
-    log(f"waiting up to {timeout_s:g} s for {len(pending)} other worker(s): {', '.join(pending)}")
+    log(f"waiting up to {timeout_s:g} s for {len(peers)} other worker(s): {', '.join(peers.values())}")
+    me = Hello.for_cluster(cluster)
     deadline = time.monotonic() + timeout_s
-    with _answering_on(split_address(cluster.address, "this worker's address")[1], cluster.address):
+    why = {i: "no answer yet" for i in peers}
+    server = _HelloServer(cluster.address, me, cluster.num_workers)
+    try:
         while True:
-            pending = [a for a in pending if not _can_connect(a, min(2.0, deadline - time.monotonic()))]
-            left = deadline - time.monotonic()
-            if not pending:
+            for i in [i for i in peers if i in why]:
+                problem = _greet(peers[i], i, me, min(_HELLO_TIMEOUT_S, deadline - time.monotonic()))
+                if problem is None:
+                    del why[i]
+                else:
+                    why[i] = problem
+            unconfirmed = sorted(set(peers) - server.confirmed)
+            if not why and not unconfirmed:
                 return
+            left = deadline - time.monotonic()
             if left <= 0:
-                raise UsageError(f"worker {pending[0]} cannot be reached within {timeout_s:g} s: start the same "
-                                 f"command there with its --task-index, and check that port is open")
+                raise UsageError(_not_joined(cluster, peers, why, unconfirmed, timeout_s))
             time.sleep(min(_PROBE_INTERVAL_S, left))
+    finally:
+        server.close()
 
 
-def make_strategy(name: str, cluster: Cluster | None) -> Any:
-    """The tf.distribute strategy; for multiworker, TF_CONFIG is set first, as TF reads it there."""
+def _not_joined(cluster: Cluster, peers: dict[int, str], why: dict[int, str], unconfirmed: list[int],
+                timeout_s: float) -> str:
+    """The one line for a worker that is not there (or cannot reach this one) at the deadline."""
+    if why:
+        i = min(why)
+        return (f"worker {peers[i]} (task {i}) has not joined within {timeout_s:g} s: {why[i]}; start the same "
+                f"command there as task {i}, and check that its port is open")
+    i = unconfirmed[0]
+    return (f"worker {peers[i]} (task {i}) answers but has not reached this worker within {timeout_s:g} s: check "
+            f"that {cluster.address} can be reached from there")
+
+
+def make_strategy(name: str, cluster: Cluster | None, join_timeout_s: float | None = None) -> Any:
+    """The tf.distribute strategy; for multiworker, TF_CONFIG is set first, as TF reads it there.
+
+    For multiworker, TensorFlow's own wait for the cluster is bounded by `join_timeout_s`
+    (default: the --connect-timeout wait_for_peers was given): UsageError, exit 2, if a
+    worker that passed the hello check has not registered with TensorFlow by then.
+    """
     from ..tfenv import import_tensorflow
 
     tf = import_tensorflow()
@@ -219,7 +397,60 @@ def make_strategy(name: str, cluster: Cluster | None) -> Any:
         return tf.distribute.MirroredStrategy()
     assert cluster is not None
     os.environ["TF_CONFIG"] = cluster.tf_config
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    timeout_s = _join_timeout_s if join_timeout_s is None else join_timeout_s
+    _bound_cluster_registration(tf, cluster, timeout_s)
+    try:
+        with _signals_end_the_process():
+            return tf.distribute.MultiWorkerMirroredStrategy()
+    except tf.errors.OpError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:200]
+        raise UsageError(f"the other workers did not all join TensorFlow's cluster within {timeout_s:g} s ({first}); "
+                         f"start the same command again on every worker") from None
+
+
+def _bound_cluster_registration(tf: Any, cluster: Cluster, timeout_s: float) -> None:
+    """Configure TF's coordination service as MultiWorkerMirroredStrategy would, plus a registration timeout.
+
+    Without `cluster_register_with_barrier`, the timeout is not applied (TF 2.21) and a
+    worker whose peer vanished after the hello check waits forever inside TF. If this
+    TF has no such settings, the strategy configures the service itself, unbounded.
+    """
+    try:
+        from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+        from tensorflow.python.distribute import multi_worker_util
+        from tensorflow.python.eager import context
+
+        spec = {job: hosts for job, hosts in json.loads(cluster.tf_config)["cluster"].items() if hosts}
+        jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=len(spec[job]))
+                for job in ("chief", "worker") if job in spec]
+        context.context().configure_coordination_service(
+            service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
+            coordinated_jobs=jobs, cluster_register_timeout_in_ms=max(1, int(timeout_s * 1000)))
+        context.context().coordination_service.cluster_register_with_barrier = True
+    except (ImportError, AttributeError, ValueError):
+        return
+
+
+@contextlib.contextmanager
+def _signals_end_the_process() -> Iterator[None]:
+    """SIGINT/SIGTERM at their default action (end the process) inside TF's start-up, then Python's again.
+
+    TensorFlow starts its server holding the GIL, so no Python handler (nor thread)
+    runs until it returns: the default action is the only one that works there. It
+    also installs a SIGTERM handler of its own (preemption notice) that ignores the
+    signal; restoring the previous handlers afterwards takes SIGTERM back. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def run_fingerprint(arrays: tuple[Any, ...], settings: tuple[Any, ...]) -> int:
