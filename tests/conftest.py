@@ -14,8 +14,10 @@ import pytest
 
 os.environ.setdefault("EDGECNN_OFFLINE", "1")  # tests never touch the network
 
-#: Small but real: about 0.85+ test accuracy on the synthetic set in 3 epochs.
-FIXTURE_TRAIN_ARGS = dict(dataset="synthetic", epochs=3, limit=3000, seed=0, batch_size=64)
+#: Small but real: about 0.85+ test accuracy on the synthetic set in 3 epochs. The `seed`
+#: recipe (no label smoothing) keeps its scores sharp, so the runtime tests that pick
+#: "confident" items (score >= 0.9) have some; the default recipe's own tests are in tests/train.
+FIXTURE_TRAIN_ARGS = dict(dataset="synthetic", recipe="seed", epochs=3, limit=3000, seed=0, batch_size=64)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .bench.machine import facts_line
+from .documents import MANIFEST, read_json
 from .fsutil import write_text_atomic
 
 
@@ -23,7 +23,7 @@ def conversion_section(out: Path) -> list[str]:
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         return ["No manifest.json: conversion did not run."]
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_json(MANIFEST, manifest_path)
     rows = []
     for art in manifest.get("artifacts", []):
         rows.append([

