@@ -8,15 +8,22 @@ a command runs, so `edgecnn --help` and the runtime commands start fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import traceback
-from typing import Sequence
+from types import FrameType
+from typing import Iterator, Sequence
 
 from . import __version__
 from .errors import EdgecnnError
 
 COMMANDS = ("train", "convert", "classify", "camera", "doctor", "evaluate", "bench", "pipeline")
+#: Commands whose product is one committed output set: once it is on disk the run is over,
+#: and a late Ctrl-C/SIGTERM must not turn it into exit 130 (pipeline goes on after train's).
+ONE_COMMIT_COMMANDS = ("train", "convert")
 
 EPILOG = """examples:
   edgecnn train --dataset synthetic --epochs 3 --out artifacts
@@ -52,17 +59,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C (temporary files removed) and exits 128 + the signal number."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+@contextlib.contextmanager
+def signal_handling(command: str) -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted, except once a one-commit command's output is on disk.
+
+    The previous handlers come back at the end (main() also runs inside tests and other programs).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from .fsutil import commits_done
+
+    before = commits_done()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if command in ONE_COMMIT_COMMANDS and commits_done() > before:
+            return  # the run has finished; what is left is printing and exiting
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old if old is not None else signal.SIG_DFL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code (0 ok, 2 bad input, 3 verification failed, 130/143 interrupted).
+
+    Called as the console script (argv None), a finished run also ignores SIGINT/SIGTERM during the
+    interpreter's teardown (a second with TensorFlow loaded), so a late signal cannot change the exit code.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    code = _run(args)
+    if argv is None and threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+        with signal_handling(args.command):
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:
         print("edgecnn: interrupted", file=sys.stderr)
-        return 130
+        return getattr(exc, "exit_code", 130)
     except EdgecnnError as exc:
         if args.traceback:
             traceback.print_exc()

@@ -1,9 +1,21 @@
-"""`edgecnn camera` on a real video file written by OpenCV, and its one-line failures."""
+"""`edgecnn camera` on a real video file written by OpenCV, and its one-line failures.
+
+Hostile sources are real too (issue 13, item 7): a FIFO with no writer, a TCP peer that
+accepts and says nothing, a text file FFmpeg would happily render as frames.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -85,7 +97,7 @@ def test_bgr_frame_equals_rgb_frame(int8_model, video):
 ])
 def test_sources_that_cannot_be_opened(int8_model, tmp_path, capsys, monkeypatch, source, needle):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "not_a_video.avi").write_bytes(b"RIFF....AVI garbage" * 10)
+    (tmp_path / "not_a_video.avi").write_bytes(b"RIFF\0\0\0\0AVI \xff\xfe garbage" * 10)
     rc = main(["camera", "--model", str(int8_model), "--source", source, "--headless"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and needle in err, err
@@ -97,3 +109,66 @@ def test_picamera2_missing_is_one_line_with_the_fix(int8_model, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert "picamera2 is not installed" in err and "apt install python3-picamera2" in err
+
+
+@pytest.mark.parametrize("name, content", [("notes.txt", b"hello, world\n" * 50),
+                                           ("art.nfo", b"\xb0\xb1\xb2 CP437 ANSI art \xdb\n" * 50)])
+def test_text_file_is_not_a_video(int8_model, tmp_path, capsys, name, content):
+    """FFmpeg's tty demuxer draws a .txt file as 640x400 "frames"; it must not be classified.
+
+    UTF-8 text is refused before FFmpeg sees it; CP437 art (not UTF-8) by the codec FFmpeg reports.
+    """
+    notes = tmp_path / name
+    notes.write_bytes(content)
+    rc = main(["camera", "--model", str(int8_model), "--source", str(notes), "--headless"])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == "", captured.out[:200]
+    assert captured.err.strip() == f"edgecnn: error: {notes}: is text, not a video"
+
+
+@pytest.fixture
+def fifo(tmp_path):
+    """A FIFO nobody writes to; afterwards a writer comes and goes, so a reader still blocked in open(2) ends."""
+    path = tmp_path / "camera.fifo"
+    os.mkfifo(path)
+    yield path
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_fifo_without_writer_times_out(int8_model, fifo, capsys):
+    started = time.monotonic()
+    rc = main(["camera", "--model", str(int8_model), "--source", str(fifo), "--headless", "--open-timeout", "0.5"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and f"{fifo}: no answer within 0.5 s opening it" in err, err
+    assert time.monotonic() - started < 10
+
+
+def test_silent_tcp_peer_times_out(int8_model, capsys):
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    url = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        rc = main(["camera", "--model", str(int8_model), "--source", url, "--headless", "--open-timeout", "1"])
+        err = capsys.readouterr().err.strip()
+    finally:
+        server.close()
+    assert rc == 2 and len(err.splitlines()) == 1 and f"{url}: no answer within 1 s opening it" in err, err
+    assert accepted and time.monotonic() - started < 10  # it did connect, and then waited for data
+
+
+def test_ctrl_c_while_a_fifo_blocks(int8_model, fifo):
+    """The open is stuck in open(2) inside FFmpeg; Ctrl-C still ends the command at once with 130."""
+    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "camera", "--model", str(int8_model), "--source", str(fifo),
+                             "--headless", "--open-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(3)  # start-up and into the blocking open
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("Ctrl-C did not stop `edgecnn camera` on a FIFO")
+    assert proc.returncode == 130 and err.strip() == "edgecnn: interrupted", err

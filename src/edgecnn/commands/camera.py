@@ -16,7 +16,9 @@ EXAMPLES = """  edgecnn camera --model artifacts/model_int8.tflite              
 
 sources: auto (picamera2 when it finds a camera module, else OpenCV camera 0), picamera2,
 a camera index, /dev/videoN, a video file, or a stream URL. Stop with q/Esc in the
-window or Ctrl-C. No camera, or a source that cannot be opened: one error line, exit 2.
+window or Ctrl-C (exit 130). No camera, a source that cannot be opened or gives no decodable
+frame within --open-timeout (a FIFO without a writer, a silent stream, a text file): one
+error line, exit 2.
 """
 
 
@@ -24,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "camera", "classify frames from a camera, video file or stream, with FPS", EXAMPLES)
     add_model_args(p)
     p.add_argument("--source", default="auto", help="auto, picamera2, 0, /dev/videoN, FILE or URL")
+    from ..runtime.camera import DEFAULT_OPEN_TIMEOUT_S
+
+    p.add_argument("--open-timeout", type=float, default=DEFAULT_OPEN_TIMEOUT_S, metavar="S",
+                   help="seconds to wait for the first frame, and for each next one, before giving up")
     p.add_argument("--headless", action="store_true", help="never open a window, even with a display")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames; None: at the end of the video, q/Esc or Ctrl-C")
     p.add_argument("--top-k", type=int, default=1, help="classes to print per frame")
@@ -41,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise UsageError(f"--top-k must be at least 1 (got {args.top_k})")
     clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
-    source = open_source(args.source)
+    source = open_source(args.source, args.open_timeout)
     window = False
     if not args.headless:
         window, why = display_available()

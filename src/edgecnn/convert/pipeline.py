@@ -2,12 +2,12 @@
 
 Order matters for the "no half-written artifact" promise: every input check runs
 first, every artifact is built and verified in memory, and only then is anything
-written, each file atomically, manifest.json last.
+written: the whole set is staged beside OUT's files and moved in together, manifest.json
+last (fsutil.OutputSet). A full disk or any other failure leaves the previous set as it was.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +16,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..datasets import Dataset
-from ..errors import EdgecnnError, VerificationError
-from ..fsutil import ensure_output_dir, sha256_file, write_bytes_atomic, write_json_atomic, write_labels_file
+from ..errors import VerificationError
+from ..fsutil import OutputSet, labels_text, output_folder, sha256_file
 from ..train.trainer import to_model_input
 from .config import ARTIFACT_FILES, ConvertConfig
 from .describe import artifact_metadata
@@ -43,21 +43,14 @@ class ConvertResult:
 
 def convert(config: ConvertConfig, log: Log = print) -> ConvertResult:
     """Build, verify and write every format in `config`; raise VerificationError (exit 3) after
-    writing the manifest if an artifact misses its threshold."""
+    writing the manifest if an artifact misses its threshold, WriteError (exit 2, previous files
+    unchanged) if the set cannot be written. A failed run removes the output folder it created."""
     from .source import check_model_file
 
     config.validate()
     model_path = check_model_file(config.model_path)
-    out_arg = Path(config.out) if config.out else model_path.parent
-    created = not out_arg.exists()
-    out = ensure_output_dir(out_arg)
-    try:
+    with output_folder(Path(config.out) if config.out else model_path.parent) as out:
         return _run(config, model_path, out, log)
-    except EdgecnnError as exc:
-        if created and not isinstance(exc, VerificationError):
-            with contextlib.suppress(OSError):
-                out.rmdir()  # only if still empty: a failed run leaves no trace
-        raise
 
 
 def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> ConvertResult:
@@ -153,10 +146,15 @@ def _verify(artifact: Artifact, images: np.ndarray, reference: np.ndarray, label
 def _write(out: Path, model_path: Path, dataset: Dataset, keras_accuracy: float,
            artifacts: list[Artifact], settings: dict, log: Log) -> ConvertResult:
     earlier = earlier_entries(out, sha256_file(model_path), dataset)
-    paths = {a.format: write_bytes_atomic(out / a.file, a.data) for a in artifacts}
-    write_labels_file(out / LABELS_FILE, dataset.class_names)
     manifest = build_manifest(model_path, dataset, keras_accuracy, artifacts, earlier, settings)
-    manifest_path = write_json_atomic(out / MANIFEST_FILE, manifest)
+    with OutputSet(out) as files:
+        for a in artifacts:
+            files.write_bytes(a.file, a.data)
+        files.write_bytes(LABELS_FILE, labels_text(dataset.class_names))
+        files.write_json(MANIFEST_FILE, manifest)
+        written = files.commit(last=MANIFEST_FILE)
+    paths = {a.format: written[a.file] for a in artifacts}
+    manifest_path = written[MANIFEST_FILE]
     log(results_table(manifest))
     log(f"wrote {', '.join(a.file for a in artifacts)}, {LABELS_FILE}, {MANIFEST_FILE} in {out}")
     result = ConvertResult(out, manifest, paths, manifest_path)

@@ -239,6 +239,9 @@ class OnnxBackend(Backend):
             options.inter_op_num_threads = 1
         if not data:
             raise ModelError(f"{path}: empty file (0 bytes), not an ONNX model")
+        folder = check_external_data(path, data)
+        # Loaded from bytes, ONNX Runtime would look for external data in the current directory.
+        options.add_session_config_entry("session.model_external_initializers_file_folder_path", str(folder))
         try:
             self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -259,6 +262,45 @@ class OnnxBackend(Backend):
             one = (1,) + tuple(self.input.shape[1:])
             return np.concatenate([self.run_one(x.reshape(one)) for x in batch])
         return np.concatenate([self.run_one(batch[i:i + MAX_BATCH]) for i in range(0, len(batch), MAX_BATCH)])
+
+
+#: How an ONNX TensorProto's external_data entry {key: "location", value: ...} starts on the wire:
+#: field 1 (key), 8 bytes, "location", then field 2 (value) with its length next.
+_LOCATION_KEY = b"\x0a\x08location\x12"
+
+
+def external_data_locations(data: bytes) -> list[str]:
+    """Every external-data location an ONNX model names, in any graph or subgraph.
+
+    Found by the entries' protobuf encoding, so the runtime needs no `onnx` package.
+    """
+    found, start = [], 0
+    while (at := data.find(_LOCATION_KEY, start)) != -1:
+        pos = at + len(_LOCATION_KEY)
+        length = shift = 0
+        while pos < len(data) and shift < 35:  # a varint: 7 bits a byte, high bit "more"
+            byte = data[pos]
+            length |= (byte & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+            if not byte & 0x80:
+                break
+        found.append(data[pos:pos + length].decode("utf-8", "replace"))
+        start = pos
+    return found
+
+
+def check_external_data(path: Path, data: bytes) -> Path:
+    """The model's folder, against which its external data is resolved.
+
+    Raises ModelError when a location is absolute or leads out of that folder (`..`, a link):
+    a model must not make the runtime read arbitrary files.
+    """
+    folder = path.resolve().parent
+    for location in external_data_locations(data):
+        target = (folder / location).resolve()
+        if os.path.isabs(location) or "\0" in location or not target.is_relative_to(folder):
+            raise ModelError(f"{path}: external data location '{location}' is outside the model's folder; refused")
+    return folder
 
 
 def _onnx_spec(path: Path, arg: Any) -> TensorSpec:

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ AUTO = "auto"
 PICAMERA2_SIZE = (640, 480)
 WINDOW = "edgecnn camera (q or Esc to quit)"
 _FPS_WINDOW = 30  # frames the FPS figure is averaged over
+DEFAULT_OPEN_TIMEOUT_S = 10.0
 
 
 class CameraError(EdgecnnError):
@@ -70,14 +72,20 @@ class CameraStats:
 # --------------------------------------------------------------------------- sources
 
 
-def open_source(spec: str | int | None = AUTO) -> FrameSource:
-    """Open `spec`: auto, picamera2, a camera index (0), a device (/dev/video0), a file or a URL."""
+def open_source(spec: str | int | None = AUTO, open_timeout: float = DEFAULT_OPEN_TIMEOUT_S) -> FrameSource:
+    """Open `spec`: auto, picamera2, a camera index (0), a device (/dev/video0), a file or a URL.
+
+    An OpenCV source must give its first frame within `open_timeout` seconds, and each later
+    frame within as long. Raises CameraError (exit 2) for anything that does not.
+    """
+    if not open_timeout > 0:
+        raise CameraError(f"--open-timeout must be more than 0 seconds (got {open_timeout})")
     spec = AUTO if spec is None else str(spec).strip()
     if spec == AUTO:
-        return _open_picamera2() if _picamera2_has_camera() else _open_opencv("0")
+        return _open_picamera2() if _picamera2_has_camera() else _open_opencv("0", open_timeout)
     if spec == PICAMERA2:
         return _open_picamera2()
-    return _open_opencv(spec)
+    return _open_opencv(spec, open_timeout)
 
 
 def picamera2_importable() -> bool:
@@ -127,7 +135,15 @@ def _import_cv2() -> Any:
     return cv2
 
 
-def _open_opencv(spec: str) -> FrameSource:
+def _open_opencv(spec: str, timeout: float) -> FrameSource:
+    """Open SPEC with OpenCV and read its first frame, within TIMEOUT seconds.
+
+    FFmpeg gets the timeout for opening and for each read (a silent network peer). Opening
+    and every read also run in a helper thread (`_Blocking`): a FIFO without a writer blocks
+    in open(2), where neither FFmpeg's timeout nor Ctrl-C reaches; the main thread waits
+    a little longer than FFmpeg would, so Ctrl-C and the timeout always work.
+    Raises CameraError: no such source, a text file, a timeout, or no decodable frame.
+    """
     cv2 = _import_cv2()
     is_url = "://" in spec
     if spec.isdigit():
@@ -135,28 +151,143 @@ def _open_opencv(spec: str) -> FrameSource:
         kind = f"camera {spec}"
     else:
         target, kind = spec, spec
-        if not is_url and not Path(spec).exists():
-            raise CameraError(f"{spec}: no such camera device or video file")
+        if not is_url:
+            _check_video_file(Path(spec))
+    ms = max(1, int(timeout * 1000))
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    blocking = _Blocking(kind, timeout)
+
+    def open_and_read() -> tuple[Any, tuple[bool, Any]]:
+        capture = cv2.VideoCapture(target, cv2.CAP_ANY, params)
+        blocking.on_abandon = capture.release
+        return capture, (capture.read() if capture.isOpened() else (False, None))
+
     from ..tfenv import quiet_stderr  # OpenCV/FFmpeg print warnings on fd 2; our error line says it all
 
-    with quiet_stderr():
-        capture = cv2.VideoCapture(target)
-        opened = capture.isOpened()
-        first = capture.read() if opened else (False, None)
-    if not opened or not first[0]:
+    started = time.monotonic()
+    with quiet_stderr():  # restored by this (main) thread, whatever the helper thread is doing
+        capture, (ok, first) = blocking.call(open_and_read, "opening it")
+    blocking.on_abandon = capture.release
+    problem = ""
+    if not ok and time.monotonic() - started >= timeout:  # FFmpeg gave up waiting
+        problem = blocking.timed_out("opening it")
+    elif not capture.isOpened():
+        problem = "cannot be opened" + (" (a Pi camera module? use --source picamera2)" if spec.isdigit() else "")
+    elif _fourcc(capture, cv2) == "ansi":  # FFmpeg's tty demuxer draws text files as "video"
+        problem = "is text, not a video"
+    elif not ok or not _is_image(first):
+        problem = "opened but gave no decodable frame"
+    if problem:
         capture.release()
-        hint = " (a Pi camera module? use --source picamera2)" if not is_url and spec.isdigit() else ""
-        problem = "cannot be opened" if not opened else "opened but gave no frame"
-        raise CameraError(f"{kind}: {problem}{hint}")
-    pending = [first[1]]
+        raise CameraError(f"{kind}: {problem}")
+    pending = [first]
 
     def read() -> np.ndarray | None:
         if pending:
             return pending.pop()
-        ok, frame = capture.read()
-        return frame if ok else None
+        started = time.monotonic()
+        ok, frame = blocking.call(capture.read, "waiting for the next frame")
+        if not ok and time.monotonic() - started >= timeout:
+            raise CameraError(f"{kind}: {blocking.timed_out('waiting for the next frame')}")
+        return frame if ok and _is_image(frame) else None
 
-    return FrameSource(kind, "BGR", read, capture.release)
+    return FrameSource(kind, "BGR", read, blocking.close)
+
+
+class _Blocking:
+    """Runs one OpenCV call at a time in a daemon thread; the caller waits at most `timeout` seconds.
+
+    A call that overruns raises CameraError and is abandoned: its thread may stay blocked in
+    FFmpeg, so the capture is released only when (if) that call returns, never under it.
+    """
+
+    def __init__(self, kind: str, timeout: float) -> None:
+        self.kind, self.timeout = kind, timeout
+        self.on_abandon: Callable[[], None] | None = None
+        self._busy = threading.Lock()
+        self._abandoned = False
+
+    def call(self, fn: Callable[[], Any], doing: str) -> Any:
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            with self._busy:
+                try:
+                    box["value"] = fn()
+                except BaseException as exc:  # handed to the waiting thread
+                    box["error"] = exc
+                if self._abandoned and self.on_abandon is not None:
+                    self.on_abandon()
+
+        thread = threading.Thread(target=work, name="edgecnn-camera", daemon=True)
+        thread.start()
+        try:
+            # Ctrl-C interrupts this wait. Longer than FFmpeg's own timeout, so that where FFmpeg
+            # can give up it does, and no thread is left inside it when the process exits.
+            thread.join(self.timeout * 1.5 + 1.0)
+        finally:
+            if thread.is_alive():
+                self._abandoned = True
+        if thread.is_alive():
+            raise CameraError(f"{self.kind}: {self.timed_out(doing)}")
+        if "error" in box:
+            raise CameraError(f"{self.kind}: cannot be read ({_one_line(box['error'])})")
+        return box["value"]
+
+    def timed_out(self, doing: str) -> str:
+        return (f"no answer within {self.timeout:g} s {doing} (a FIFO with no writer, a silent network peer, "
+                "or an unplugged camera?); see --open-timeout")
+
+    def close(self) -> None:
+        """Release the capture now, or when an abandoned call returns."""
+        self._abandoned = True
+        if self._busy.acquire(blocking=False):
+            try:
+                if self.on_abandon is not None:
+                    self.on_abandon()
+            finally:
+                self._busy.release()
+
+
+def _check_video_file(path: Path) -> None:
+    """Refuse, before FFmpeg sees it, what cannot be a video: a missing path, a folder, an empty or text file."""
+    if not path.exists():
+        raise CameraError(f"{path}: no such camera device or video file")
+    if path.is_dir():
+        raise CameraError(f"{path}: is a folder, not a video file or camera device")
+    if not path.is_file():
+        return  # a device or a FIFO: only reading it tells
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise CameraError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise CameraError(f"{path}: empty file, not a video")
+    if _is_text(head):
+        raise CameraError(f"{path}: is text, not a video")
+
+
+def _is_text(head: bytes) -> bool:
+    """UTF-8 without a NUL byte: every video container has binary fields (and NULs) in its first 4 KB."""
+    if b"\0" in head:
+        return False
+    for cut in range(4):  # the 4 KB may end inside a multi-byte character
+        try:
+            head[:len(head) - cut].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def _fourcc(capture: Any, cv2: Any) -> str:
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    return code.to_bytes(4, "little").decode("latin-1").strip("\0 ").lower() if code > 0 else ""
+
+
+def _is_image(frame: Any) -> bool:
+    return isinstance(frame, np.ndarray) and frame.ndim in (2, 3) and frame.size > 0
 
 
 # --------------------------------------------------------------------------- loop

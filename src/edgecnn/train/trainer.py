@@ -1,7 +1,8 @@
 """Training run: dataset in, model.keras + labels.txt + train.json out.
 
 A run is reproducible (same seed, same data, same test accuracy on CPU) and leaves no
-half-written model behind: every artifact is written to a temporary name first.
+half-written model behind: the three artifacts are staged and moved into OUT together,
+train.json last (fsutil.OutputSet); a full disk leaves the previous run's files as they were.
 
 With `strategy` "mirrored" or "multiworker" the same job runs under tf.distribute
 (see distributed.py); in a multi-worker run only the chief writes anything to OUT.
@@ -10,6 +11,7 @@ With `strategy` "mirrored" or "multiworker" the same job runs under tf.distribut
 from __future__ import annotations
 
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +23,7 @@ import numpy as np
 from .. import __version__
 from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
-from ..fsutil import atomic_path, ensure_output_dir, write_json_atomic, write_labels_file
+from ..fsutil import OutputSet, labels_text, output_folder
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
 from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe
 
@@ -137,7 +139,10 @@ def progress_bar(total: int, desc: str) -> Any:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=desc, leave=False, unit="batch", file=sys.stdout, dynamic_ncols=True)
+    # The size is passed in: after TensorFlow's import tqdm's own query of the terminal answers -1 x -1,
+    # which hides the bar; shutil asks the terminal and falls back to 80 x 24.
+    columns, lines = shutil.get_terminal_size()
+    return tqdm(total=total, desc=desc, leave=False, unit="batch", file=sys.stdout, ncols=columns, nrows=lines)
 
 
 def versions() -> dict[str, str]:
@@ -228,11 +233,6 @@ def best_epoch(rows: list[dict[str, float]], metric: str) -> int:
     return int(pick(scored, key=lambda r: r[metric])["epoch"])
 
 
-def save_model(model: Any, dest: Path) -> None:
-    with atomic_path(dest) as tmp:
-        model.save(tmp)
-
-
 def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Callable[[str], None]) -> tuple:
     """The single-process path: plain Keras, reproducible on CPU."""
     from ..tfenv import set_determinism
@@ -268,7 +268,7 @@ def _train_distributed(
         import_tensorflow()  # before the wait: the port is unanswered from then until TF's server opens it
         wait_for_peers(cluster, config.connect_timeout, log)
     set_determinism(config.seed)
-    strategy = make_strategy(config.strategy, cluster)
+    strategy = make_strategy(config.strategy, cluster, join_timeout_s=config.connect_timeout)
     replicas = int(strategy.num_replicas_in_sync)
     global_batch = plan.batch_size * replicas
     log(f"strategy {config.strategy}: {replicas} replica(s) in sync, global batch {global_batch} "
@@ -308,12 +308,19 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     In a multi-worker run every worker calls this with the same config; only the
     chief creates OUT and writes to it. Keras 3 saves a .keras file from local
     variable values (no collective ops), so the other workers need not save anything,
-    not even to a scratch folder.
+    not even to a scratch folder. A failed run removes the output folder it created; a full
+    disk raises WriteError (exit 2) with the previous artifacts unchanged.
     """
     config.validate()
     cluster = resolve_cluster(config.strategy, config.workers, config.task_index)
+    if cluster is not None and not cluster.is_chief:
+        return _train(config, cluster, Path(config.out), log)
+    with output_folder(config.out) as out:
+        return _train(config, cluster, out, log)
+
+
+def _train(config: TrainConfig, cluster: Cluster | None, out: Path, log: Callable[[str], None]) -> TrainResult:
     chief = cluster is None or cluster.is_chief
-    out = ensure_output_dir(config.out) if chief else Path(config.out)
     started = time.perf_counter()
     if cluster is not None:
         log(cluster.describe())
@@ -336,9 +343,6 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
     log(f"test accuracy {test_acc:.4f}  loss {test_loss:.4f}{tag}")
 
     model_path = out / MODEL_FILE
-    if chief:
-        save_model(model, model_path)
-        write_labels_file(out / LABELS_FILE, dataset.class_names)
     report = {
         "dataset": dataset.describe(),
         "synthetic": dataset.synthetic,
@@ -366,6 +370,11 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         log(f"worker {cluster.index} is not the chief: nothing written here "
             f"(the chief, {cluster.addresses[0]}, writes the artifacts)")
         return TrainResult(out, model_path, report, written=False)
-    write_json_atomic(out / TRAIN_JSON, report)
+    with OutputSet(out) as files:
+        with files.writing(MODEL_FILE) as staged:
+            model.save(staged)
+        files.write_bytes(LABELS_FILE, labels_text(dataset.class_names))
+        files.write_json(TRAIN_JSON, report)
+        files.commit(last=TRAIN_JSON)
     log(f"wrote {model_path}, {out / LABELS_FILE}, {out / TRAIN_JSON}")
     return TrainResult(out, model_path, report)
