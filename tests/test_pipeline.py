@@ -17,7 +17,7 @@ def test_pipeline_writes_report_and_pictures(tmp_path, capsys):
     assert "SYNTHETIC" in report
     for section in ("## Training", "## Conversion", "## Evaluation", "## Speed", "## Next"):
         assert section in report
-    for name in ("model_int8.tflite", "model_float32.tflite", "model_float16.tflite", "model.onnx"):
+    for name in ("model_int8.tflite", "model_float32.tflite", "model_float16.tflite", "model.onnx", "model_int8.onnx"):
         assert (out / name).is_file() and f"| {name} |" in report
     assert "edgecnn classify --model" in report and "pi_classify.py" in report
     images = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
@@ -27,3 +27,10 @@ def test_pipeline_writes_report_and_pictures(tmp_path, capsys):
             img.verify()
         with Image.open(out / rel) as img:
             assert img.format == "PNG" and img.size[0] > 200 and img.size[1] > 100
+
+
+def test_failed_pipeline_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "run"
+    assert main(["pipeline", "--dataset", "folder:" + str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

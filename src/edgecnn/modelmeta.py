@@ -225,12 +225,9 @@ def embedded_entry(path: str | os.PathLike[str]) -> bytes | None:
     suffix = p.suffix.lower()
     if suffix not in (".tflite", ".onnx"):
         raise ModelError(f"{p}: unknown model format '{suffix}' (expected .tflite or .onnx)")
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    from .runtime.files import read_model_file  # regular files under the size cap only
+
+    data = read_model_file(p)
     try:
         return _read_tflite(data) if suffix == ".tflite" else _read_onnx(data)
     except (_Corrupt, struct.error, RecursionError) as exc:

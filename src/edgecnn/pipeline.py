@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .convert.config import ALL_FORMATS, ARTIFACT_FILES
 from .errors import VerificationError
-from .fsutil import ensure_output_dir
+from .fsutil import output_folder
 
 
 
@@ -44,12 +44,17 @@ def step(log: Callable[[str], None], title: str) -> None:
 
 
 def run_pipeline(config: PipelineConfig, log: Callable[[str], None] = print) -> PipelineResult:
+    """train -> convert -> evaluate -> bench -> report.md in config.out; exceptions as each step raises them."""
+    with output_folder(config.out) as out:  # a run that fails before writing anything leaves no folder
+        return _run_pipeline(config, out, log)
+
+
+def _run_pipeline(config: PipelineConfig, out: Path, log: Callable[[str], None]) -> PipelineResult:
     from .bench.runner import BenchConfig, run_bench
     from .convert import ConvertConfig, convert
     from .evaluate.evaluate import EvaluateConfig, evaluate
     from .train.trainer import TrainConfig, train
 
-    out = ensure_output_dir(config.out)
     started = time.perf_counter()
     step(log, "1/4 train")
     trained = train(TrainConfig(dataset=config.dataset, data_dir=config.data_dir, recipe=config.recipe,

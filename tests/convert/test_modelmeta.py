@@ -23,7 +23,7 @@ def test_imports_nothing_heavy() -> None:
 
 
 def test_missing_and_unknown_files(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="no such file"):
+    with pytest.raises(ModelError, match="no such model file"):
         read_metadata(tmp_path / "nope.tflite")
     with pytest.raises(ModelError, match="unknown model format"):
         read_metadata(tmp_path / "model.keras")

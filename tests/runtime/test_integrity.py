@@ -48,3 +48,25 @@ def test_nothing_to_compare_with(converted_dir: Path, tmp_path: Path) -> None:
     for text in ("{not json", json.dumps({"artifacts": "x"}), "[" * 100_000, json.dumps({"artifacts": [{"file": 3}]})):
         (folder / "manifest.json").write_text(text)
         assert manifest_digest(model) is None
+
+
+def test_classify_warns_about_a_changed_model_and_still_answers(converted_dir: Path, tmp_path: Path, capsys) -> None:
+    """The Classifier itself runs the check: `edgecnn classify` warns once on stderr and classifies."""
+    import numpy as np
+    from PIL import Image
+
+    from edgecnn.cli import main
+
+    folder = copy_set(converted_dir, tmp_path / "m")
+    shutil.copy(converted_dir / "labels.txt", folder / "labels.txt")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["artifacts"]:
+        entry["sha256"] = "0" * 64  # as if the model had been replaced after convert
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    picture = tmp_path / "item.png"
+    Image.fromarray(np.pad(np.full((20, 20), 200, np.uint8), 4)).save(picture)
+    assert main(["classify", "--model", str(folder / "model_int8.tflite"), str(picture)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{picture}: ")
+    warnings = [line for line in captured.err.splitlines() if "differs from manifest.json" in line]
+    assert len(warnings) == 1

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ModelError, UsageError
+from .files import read_model_file
 from .tflite_check import check_tflite_bytes
 
 #: TFLite interpreters in the order "auto" tries them: (backend name, module, pip package).
@@ -72,7 +73,7 @@ def load_backend(path: str | os.PathLike[str], num_threads: int | None = None, b
     """Open a .tflite or .onnx file with the requested (or first available) interpreter."""
     p = Path(path)
     key = normalize_backend(backend)
-    data = _read_model(p)
+    data = read_model_file(p)
     suffix = p.suffix.lower()
     if num_threads is not None and num_threads < 1:
         raise UsageError(f"--threads must be at least 1 (got {num_threads})")
@@ -88,17 +89,6 @@ def load_backend(path: str | os.PathLike[str], num_threads: int | None = None, b
     if suffix in (".keras", ".h5"):
         raise ModelError(f"{p}: a Keras model; convert it for the runtime first: edgecnn convert {p}")
     raise ModelError(f"{p}: unknown model format '{p.suffix}' (expected .tflite or .onnx)")
-
-
-def _read_model(p: Path) -> bytes:
-    if p.is_dir():
-        raise ModelError(f"{p}: is a folder, not a model file")
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"{p}: no such model file") from None
-    except OSError as exc:
-        raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from None
 
 
 def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:

@@ -43,6 +43,7 @@ from ..errors import EdgecnnError, ModelError, UsageError
 from . import preprocess
 from .backends import Backend, TensorSpec, load_backend
 from .files import check_model_file
+from .integrity import check_manifest_digest
 from .labels import ModelInfo, model_info
 
 
@@ -82,6 +83,7 @@ class Classifier:
         self.height, self.width = _image_size(self.path, self.backend.input)
         self.num_classes = _num_classes(self.path, self.backend.output)
         self.info: ModelInfo = model_info(self.path, self.num_classes, getattr(self.backend, "metadata_props", None))
+        check_manifest_digest(self.path)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
         self.class_names: list[str] = self.info.class_names
         self.invert = invert

@@ -84,6 +84,28 @@ def check_model_file(path: Path) -> None:
                          f"of {MAX_MODEL_BYTES // 2**20} MiB")
 
 
+def read_model_file(path: str | os.PathLike[str]) -> bytes:
+    """A model file's bytes, read once, only if it is a regular file of at most MAX_MODEL_BYTES.
+
+    The type and size are checked on the opened file itself, and at most one byte
+    past the cap is read, so a file swapped for a FIFO or a growing file between a
+    check and the read cannot block or exhaust memory. Raises ModelError naming the file.
+    """
+    p = Path(path)
+    check_model_file(p)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO swapped in cannot block the open
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ModelError(f"{p}: is not a regular model file")
+            data = fh.read(MAX_MODEL_BYTES + 1)
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(f"{p}: over the runtime's model size limit of {MAX_MODEL_BYTES // 2**20} MiB")
+    return data
+
+
 def expand_paths(args: Iterable[str | os.PathLike[str]]) -> list[Item]:
     """Files, folders (recursively) and glob patterns to Items, in argument order, de-duplicated."""
     items: list[Item] = []

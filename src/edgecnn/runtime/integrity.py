@@ -9,15 +9,15 @@ is optional, and a user may have replaced the model on purpose).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sys
 from pathlib import Path
 from typing import IO
 
+from ..documents import MANIFEST, read_json
+from ..errors import EdgecnnError
+
 MANIFEST_FILE = "manifest.json"
-#: A manifest is a few kilobytes; a bigger one is not edgecnn's and is not read.
-MAX_MANIFEST_BYTES = 1 << 20
 
 
 def manifest_digest(model_path: str | os.PathLike[str]) -> str | None:
@@ -28,11 +28,11 @@ def manifest_digest(model_path: str | os.PathLike[str]) -> str | None:
     """
     path = Path(model_path)
     manifest = path.parent / MANIFEST_FILE
+    if not manifest.is_file():
+        return None
     try:
-        if not manifest.is_file() or manifest.stat().st_size > MAX_MANIFEST_BYTES:
-            return None
-        data = json.loads(manifest.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        data = read_json(MANIFEST, manifest)  # size, depth and schema limits in one place
+    except EdgecnnError:
         return None
     entries = data.get("artifacts") if isinstance(data, dict) else None
     for entry in entries if isinstance(entries, list) else []:
