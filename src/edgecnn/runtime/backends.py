@@ -242,7 +242,6 @@ class OnnxBackend(Backend):
                              "edgecnn needs one image input and one class-score output")
         self.input, self.output = _onnx_spec(path, inputs[0]), _onnx_spec(path, outputs[0])
         self._in_name, self._out_names = inputs[0].name, [outputs[0].name]
-        self.metadata_props: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map or {})
 
     def run_one(self, x: np.ndarray) -> np.ndarray:
         return self._session.run(self._out_names, {self._in_name: x})[0]

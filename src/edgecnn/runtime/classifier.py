@@ -82,7 +82,7 @@ class Classifier:
         self._run_one = self.backend.run_one
         self.height, self.width = _image_size(self.path, self.backend.input)
         self.num_classes = _num_classes(self.path, self.backend.output)
-        self.info: ModelInfo = model_info(self.path, self.num_classes, getattr(self.backend, "metadata_props", None))
+        self.info: ModelInfo = model_info(self.path, self.num_classes)
         check_manifest_digest(self.path)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
         self.class_names: list[str] = self.info.class_names

@@ -35,12 +35,12 @@ class ModelInfo:
     metadata: dict[str, Any] | None = None  # the embedded "edgecnn" object, if any
 
 
-def read_embedded(path: Path, onnx_props: dict[str, str] | None = None) -> dict[str, Any] | None:
+def read_embedded(path: Path) -> dict[str, Any] | None:
     """The model's embedded "edgecnn" metadata, or None when it has none.
 
     Always read from the file with edgecnn.modelmeta, never from ONNX Runtime's
-    already-decoded metadata map (`onnx_props`, accepted and ignored for old callers),
-    so that invalid UTF-8 and every other check is the same for both formats. A file
+    already-decoded metadata map (which raises on invalid UTF-8), so that every check
+    is the same for both formats. A file
     that the stdlib walker cannot follow gives None: the interpreter already accepted
     it, and its metadata is optional. An entry that is there but fails the checks is
     a ModelError naming the file.
@@ -71,9 +71,9 @@ def _manifest_entry(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     return {}
 
 
-def model_info(path: Path, num_classes: int, onnx_props: dict[str, str] | None = None) -> ModelInfo:
+def model_info(path: Path, num_classes: int) -> ModelInfo:
     """Class names (exactly `num_classes` of them) and preprocessing for the model at `path`."""
-    meta = read_embedded(path, onnx_props)
+    meta = read_embedded(path)
     try:
         manifest = _manifest(path)
     except ModelError:
