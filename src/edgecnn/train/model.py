@@ -53,7 +53,7 @@ def load_keras_model(path: Path) -> Any:
 
     try:
         with quiet_stderr():
-            model = keras.models.load_model(path, compile=False)
+            model = keras.models.load_model(path, compile=False, safe_mode=True)  # never runs a Lambda's code
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, KeyError...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: not a readable Keras model ({reason[:200]})") from None
