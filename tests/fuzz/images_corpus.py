@@ -97,11 +97,11 @@ def hostile_folder(folder: Path) -> dict[str, str]:
     files["rgba-transparent.png"] = (_save(Image.new("RGBA", (30, 30), (0, 0, 0, 0)), "PNG"), "any")
     nan = _item().astype(np.float32) / 255
     nan[3:9, 3:9] = np.nan
-    files["nan.tif"] = (_save(Image.fromarray(nan), "TIFF"), "any")
-    files["all-nan.tif"] = (_save(Image.fromarray(np.full((20, 20), np.nan, np.float32)), "TIFF"), "any")
+    files["nan.tif"] = (_save(Image.fromarray(nan), "TIFF"), "bad")
+    files["all-nan.tif"] = (_save(Image.fromarray(np.full((20, 20), np.nan, np.float32)), "TIFF"), "bad")
     inf = nan.copy()
     inf[0, 0], inf[1, 1] = np.inf, -np.inf
-    files["inf.tif"] = (_save(Image.fromarray(inf), "TIFF"), "any")
+    files["inf.tif"] = (_save(Image.fromarray(inf), "TIFF"), "bad")
     files["float-huge.tif"] = (_save(Image.fromarray(np.full((20, 20), 3e38, np.float32)), "TIFF"), "any")
     files["int32.tif"] = (_save(Image.fromarray(_item().astype(np.int32) * 100_000 - 5), "TIFF"), "any")
     multi = io.BytesIO()

@@ -10,7 +10,9 @@ here, inside functions, and only the one in use.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,7 +225,7 @@ class OnnxBackend(Backend):
             raise ModelError(f"{path}: onnxruntime is not installed: pip install 'edgecnn[onnx]'") from None
         self.version = getattr(ort, "__version__", "?")
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # fatal only: errors reach the user as edgecnn's one line, not ORT's log
         if num_threads:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
@@ -233,14 +235,19 @@ class OnnxBackend(Backend):
         # Loaded from bytes, ONNX Runtime would look for external data in the current directory.
         options.add_session_config_entry("session.model_external_initializers_file_folder_path", str(folder))
         try:
-            self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:
+            # ONNX Runtime print()s an "EP Error" banner on stdout when a session fails; stdout is
+            # the answer channel (--json), and the failure reaches the user as one line anyway.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+            if len(inputs) != 1 or len(outputs) != 1:
+                raise ModelError(f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs; "
+                                 "edgecnn needs one image input and one class-score output")
+            self.input, self.output = _onnx_spec(path, inputs[0]), _onnx_spec(path, outputs[0])
+        except ModelError:
+            raise
+        except Exception as exc:  # incl. UnicodeDecodeError from tensor names or shapes that are not UTF-8
             raise ModelError(f"{path}: not a loadable ONNX model ({_clean_error(exc)})") from None
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(f"{path}: model has {len(inputs)} inputs and {len(outputs)} outputs; "
-                             "edgecnn needs one image input and one class-score output")
-        self.input, self.output = _onnx_spec(path, inputs[0]), _onnx_spec(path, outputs[0])
         self._in_name, self._out_names = inputs[0].name, [outputs[0].name]
 
     def run_one(self, x: np.ndarray) -> np.ndarray:

@@ -202,8 +202,8 @@ class Classifier:
 
         When the lookup table is a byte XOR (edgecnn's int8 model: p - 128 is p ^ 0x80 read
         as int8; an inverted one is p ^ 0x7F; a uint8 model with zero point 0 is p itself)
-        one XOR into a reused buffer replaces the lookup. Not thread-safe, like the
-        interpreter itself: use one Classifier per thread.
+        one XOR into a reused buffer replaces the lookup. The buffer is shared, like the
+        interpreter: callers hold the Classifier's lock around it.
         """
         lut, one = self._ready_lut, self._one_shape
         as_bytes = lut.view(np.uint8) if lut.dtype.itemsize == 1 else None
@@ -274,10 +274,16 @@ class Classifier:
         scores = raw.astype(np.float32)
         if self._out_scale:
             scores = (scores - np.float32(self._out_zp)) * np.float32(self._out_scale)
+        elif not np.isfinite(scores).all():
+            raise self._non_finite()
         if self._logits:
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
             scores /= scores.sum(axis=1, keepdims=True)
         return scores
+
+    def _non_finite(self) -> ModelError:
+        """A float model answering NaN or infinity has broken weights: no label from it can be trusted."""
+        return ModelError(f"{self.path}: the model's output has NaN or infinite scores (corrupt weights?)")
 
     def _ranked(self, scores: np.ndarray, top_k: int) -> list[list[Prediction]]:
         """Top_k rows of an (N, classes) score array; ties go to the lower index, as in `_top`."""
@@ -299,6 +305,8 @@ class Classifier:
                 top_k = self._check_top_k(top_k)
             order = sorted(range(len(raw)), key=raw.__getitem__, reverse=True)[:top_k]
         names, new = self.class_names, tuple.__new__  # tuple.__new__: a NamedTuple minus its slow __new__
+        if not self._out_scale and not math.isfinite(sum(raw)):  # float output: NaN/inf poison the sum
+            raise self._non_finite()
         if self._logits:
             scores = self._softmax_list(raw)
             return [new(Prediction, (names[i], i, scores[i])) for i in order]
@@ -328,6 +336,8 @@ class Classifier:
         try:
             scores = np.concatenate([self._scores(self.backend.run_one(x.reshape(self._one_shape)).reshape(1, -1))
                                      for x in batch])
+        except ModelError:
+            raise  # NaN or infinite scores on blank pictures: broken weights, said at load time
         except Exception as exc:
             raise ModelError(f"{self.path}: the model loads but fails to run ({' '.join(str(exc).split())[:200]})") from None
         tolerance = 0.02 + (self._out_scale or 0.0) * self.num_classes

@@ -66,6 +66,7 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageError(f"{p}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data", "Tag data larger than file"
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(p)
             width, height = img.size
@@ -82,7 +83,9 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{p}: corrupt or truncated image ({' '.join(str(exc).split())[:200]})") from None
     try:
-        return ImageOps.exif_transpose(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block should not lose an otherwise good picture
         return img
 
@@ -92,6 +95,8 @@ def pil_to_gray(img: Image.Image) -> np.ndarray:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img).astype(np.float64)
+        if mode == "F" and not np.isfinite(arr).all():
+            raise ImageError("float image with NaN or infinite pixels")
         peak = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         if mode == "F" and arr.max(initial=0) <= 1.0:
             peak = 1.0
@@ -165,7 +170,11 @@ def _to_uint8(a: np.ndarray, source_dtype: np.dtype) -> np.ndarray:
 def to_gray(source: ImageSource, color_order: str = "RGB") -> np.ndarray:
     """Read a path, Pillow image or array as 8-bit grayscale, the common starting point."""
     if isinstance(source, (str, os.PathLike)):
-        return pil_to_gray(open_image(source))
+        img = open_image(source)  # its errors name the file already
+        try:
+            return pil_to_gray(img)
+        except ImageError as exc:  # e.g. a float TIFF with NaN pixels: say which file
+            raise ImageError(f"{source}: {exc}") from None
     if isinstance(source, Image.Image):
         return pil_to_gray(ImageOps.exif_transpose(source) or source)
     if isinstance(source, np.ndarray):
