@@ -21,6 +21,9 @@ import random
 import struct
 from typing import Any
 
+from edgecnn.modelmeta import _Corrupt
+from edgecnn.modelmeta import _varint as _read_varint
+
 Edit = list[Any]
 
 
@@ -150,16 +153,11 @@ _SKIP_DEEP = {"tensor": {9, 4, 5, 7}}  # raw_data and the typed data lists: not 
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("long varint")
+    """The product's own protobuf varint reader (edgecnn.modelmeta), with ValueError for a bad one."""
+    try:
+        return _read_varint(data, pos)
+    except _Corrupt as exc:
+        raise ValueError(str(exc)) from None
 
 
 def encode_varint(value: int) -> bytes:
