@@ -19,7 +19,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -91,23 +91,40 @@ def classify_items(clf: Classifier, items: Iterable[Item], top_k: int = 1) -> It
 
 
 def _classify_chunk(clf: Classifier, chunk: list[Item], top_k: int) -> list[Result]:
-    results: list[Result] = []
-    pixels: list[np.ndarray] = []
-    for item in chunk:
-        if item.error:
-            results.append(Result(item.path, error=item.error))
-            continue
-        try:
-            pixels.append(clf.prepare(item.path))
-            results.append(Result(item.path))
-        except EdgecnnError as exc:
-            results.append(Result(item.path, error=_without_path(str(exc), item.path)))
-        except MemoryError:
-            results.append(Result(item.path, error="not enough memory to decode this image"))
-        except Exception as exc:  # a decoder bug on one odd file must not stop the batch
-            results.append(Result(item.path, error=f"cannot process this image ({type(exc).__name__}: {exc})"))
-    if pixels:
-        answers = iter(clf.classify_prepared(np.stack(pixels), top_k))
+    prepared = [prepare_item(clf.prepare, item) for item in chunk]
+    return finish_chunk(clf, chunk, [error for _, error in prepared],
+                        [pixels for pixels, error in prepared if error is None], top_k)
+
+
+def prepare_item(prepare: Callable[[str], np.ndarray], item: Item) -> tuple[np.ndarray | None, str | None]:
+    """(pixels, None) for a readable image, (None, PROBLEM) otherwise; never raises for a bad file.
+
+    The one place a file's exception becomes its error text, so the serial path and the
+    worker processes of parallel.py word every error alike.
+    """
+    if item.error:
+        return None, item.error
+    try:
+        return prepare(item.path), None
+    except EdgecnnError as exc:
+        return None, _without_path(str(exc), item.path)
+    except MemoryError:
+        return None, "not enough memory to decode this image"
+    except Exception as exc:  # a decoder bug on one odd file must not stop the batch
+        return None, f"cannot process this image ({type(exc).__name__}: {exc})"
+
+
+def finish_chunk(clf: Classifier, chunk: Sequence[Item], errors: Sequence[str | None],
+                 pixels: Sequence[np.ndarray] | np.ndarray, top_k: int) -> list[Result]:
+    """Results for `chunk`: `errors[i]` for a failed item, else the next of `pixels` classified.
+
+    The good items' pixels go to the interpreter in one call. Raises ModelError if the
+    model fails to run.
+    """
+    results = [Result(item.path, error=error) for item, error in zip(chunk, errors)]
+    if len(pixels):
+        answers = iter(clf.classify_prepared(np.stack(pixels) if not isinstance(pixels, np.ndarray) else pixels,
+                                             top_k))
         for result in results:
             if result.error is None:
                 result.predictions = next(answers)
@@ -136,11 +153,23 @@ def format_json(result: Result) -> str:
     return json.dumps(record)
 
 
-def print_results(clf: Classifier, items: list[Item], top_k: int, as_json: bool, out: IO[str], err: IO[str]) -> Summary:
-    """Classify `items`, print a line per image as it is done (errors to `err` in text mode)."""
+def print_results(clf: Classifier, items: Iterable[Item], top_k: int, as_json: bool, out: IO[str], err: IO[str],
+                  workers: int = 1) -> Summary:
+    """Classify `items`, print a line per image as it is done (errors to `err` in text mode).
+
+    `workers` > 1 decodes and prepares images in that many processes while this one runs
+    the interpreter (parallel.classify_parallel); the lines, their order and the errors
+    are the same as with 1. Raises ModelError if the model fails to run.
+    """
     summary = Summary()
     started = time.perf_counter()
-    for result in classify_items(clf, items, top_k):
+    if workers > 1:
+        from .parallel import classify_parallel
+
+        results = classify_parallel(clf, items, top_k, workers)
+    else:
+        results = classify_items(clf, items, top_k)
+    for result in results:
         summary.images += 1
         if result.error is not None:
             summary.failed += 1

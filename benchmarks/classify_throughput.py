@@ -1,0 +1,162 @@
+"""`edgecnn classify` over a folder against the serial floor, measured in one run on this machine.
+
+    .venv/bin/python benchmarks/classify_throughput.py --model artifacts/real/model_int8.tflite
+
+Two seeded image sets are written to a temporary folder: 1,000 photo-like 320x240
+JPEGs (a dark item on an unevenly lit light background, with noise) and 1,000 28x28
+PNGs (light item on black, as Fashion-MNIST). For each set:
+
+- floor: a plain serial loop, Pillow decode to grayscale and a box resize to the
+  model's size, a lookup to the input dtype, then the bare interpreter (set_tensor,
+  invoke, get_tensor). What a hand-written script does; it skips edgecnn's polarity
+  check, crop and error handling.
+- library: `report.print_results` (what `edgecnn classify` runs) with --workers 1 and
+  with the default (the cores this process may use), output to a null stream; the
+  worker processes' start-up is inside the timing.
+- cli: `edgecnn classify --model M FOLDER` in a subprocess, with its own start-up and
+  model load (the ratio for it is per whole command, so it is lower on small sets).
+
+Each figure is the best of --repeat runs (the machine is shared: the best is the least
+disturbed); the goal in issue 16 is library / floor >= 1.6 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+
+def cpu_name() -> str:
+    """/proc/cpuinfo's "model name", else platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def photo_like(folder: Path, n: int, seed: int) -> None:
+    """n 320x240 RGB JPEGs: a dark ellipse on a light background lit from one side, with noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:240, 0:320].astype(np.float32)
+    for i in range(n):
+        light = 150 + 70 * (xx / 320 if i % 2 else 1 - yy / 240) + 15 * np.sin(yy / rng.uniform(30, 80))
+        img = light + rng.normal(0, 8, light.shape)
+        cx, cy, r = rng.integers(100, 220), rng.integers(80, 160), rng.integers(30, 75)
+        item = ((xx - cx) / r) ** 2 + ((yy - cy) / (r * rng.uniform(0.6, 1.5))) ** 2 < 1
+        img[item] = rng.uniform(20, 70) + rng.normal(0, 10, int(item.sum()))
+        rgb = np.clip(np.stack([img, img * 0.96, img * 0.9], axis=-1), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"photo_{i:04d}.jpg", quality=90)
+
+
+def small_pngs(folder: Path, n: int, seed: int) -> None:
+    """n 28x28 grayscale PNGs of the synthetic dataset (light item on black)."""
+    from edgecnn.datasets.synthetic import synthetic_images
+
+    for i, pixels in enumerate(synthetic_images(n, seed)[0]):
+        Image.fromarray(pixels).save(folder / f"item_{i:04d}.png")
+
+
+def floor(model: str, files: list[Path]) -> float:
+    """Seconds for the plain serial loop (see the module docstring)."""
+    from edgecnn.runtime import Classifier
+    from edgecnn.runtime.backends import tflite_interpreter_class
+
+    clf = Classifier(model)  # only for its name, input size and the pixel -> input lookup table
+    _, _, interpreter_class = tflite_interpreter_class(clf.backend.name)
+    interp = interpreter_class(model_path=model)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    size, lut, shape = (clf.width, clf.height), clf._lut, inp["shape"]
+    start = time.perf_counter()
+    for path in files:
+        with Image.open(path) as img:
+            gray = np.asarray(img.convert("L").resize(size, Image.Resampling.BOX))
+        interp.set_tensor(inp["index"], lut[gray].reshape(shape))
+        interp.invoke()
+        interp.get_tensor(out["index"]).argmax()
+    return time.perf_counter() - start
+
+
+def library(model: str, folder: Path, workers: int) -> float:
+    """Seconds for print_results over the folder (what `edgecnn classify` runs), output discarded."""
+    from edgecnn.runtime import Classifier
+    from edgecnn.runtime.files import expand_paths
+    from edgecnn.runtime.report import print_results
+
+    clf = Classifier(model)
+    sink = io.StringIO()
+    start = time.perf_counter()
+    summary = print_results(clf, expand_paths([folder]), 1, False, sink, sink, workers)
+    seconds = time.perf_counter() - start
+    if summary.failed:
+        raise SystemExit(f"{summary.failed} images failed in {folder}")
+    return seconds
+
+
+def cli(model: str, folder: Path, workers: int | None) -> float:
+    """Seconds for the whole `edgecnn classify` command in a subprocess."""
+    cmd = [sys.executable, "-m", "edgecnn", "classify", "--model", model, str(folder)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def best(fn: Callable[[], float], repeat: int) -> float:
+    return min(fn() for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from edgecnn.runtime.parallel import default_workers
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="artifacts/real/model_int8.tflite", help="a .tflite model")
+    parser.add_argument("--images", type=int, default=1000, help="images per set")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
+    parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: the core count)")
+    parser.add_argument("--seed", type=int, default=16)
+    args = parser.parse_args(argv)
+    workers = args.workers or default_workers()
+    print(f"machine: {cpu_name()}, {default_workers()} cores usable; model {args.model}; "
+          f"{args.images} images per set; best of {args.repeat}")
+    worst = float("inf")
+    with tempfile.TemporaryDirectory(prefix="edgecnn-throughput-") as tmp:
+        sets = {"photo-like 320x240 JPEG": (Path(tmp) / "jpg", photo_like),
+                "28x28 PNG": (Path(tmp) / "png", small_pngs)}
+        for name, (folder, make) in sets.items():
+            folder.mkdir()
+            make(folder, args.images, args.seed)
+            files = sorted(folder.iterdir())
+            library(args.model, folder, 1)  # warm the page cache and imports
+            f = best(lambda: floor(args.model, files), args.repeat)
+            serial = best(lambda: library(args.model, folder, 1), args.repeat)
+            parallel = best(lambda: library(args.model, folder, workers), args.repeat)
+            command = best(lambda: cli(args.model, folder, args.workers), args.repeat)
+            n = len(files)
+            print(f"\n{name}: floor {n / f:.0f} images/s")
+            for label, seconds in ((f"library --workers 1", serial), (f"library --workers {workers}", parallel),
+                                   (f"cli (whole command, --workers {workers})", command)):
+                print(f"  {label:<40} {n / seconds:7.0f} images/s  {f / seconds:5.2f}x the floor")
+            worst = min(worst, f / parallel)
+    print(f"\nlowest library ratio with {workers} workers: {worst:.2f}x (goal >= 1.6x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""`edgecnn classify --workers N`: the same lines in the same order as one process, bounded read-ahead, Ctrl-C.
+
+No timings here (shared machines are noisy): speed is benchmarks/classify_throughput.py's job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edgecnn.cli import main
+from edgecnn.runtime import Classifier
+from edgecnn.runtime.files import Item
+from edgecnn.runtime.parallel import classify_parallel
+from edgecnn.runtime.report import CHUNK, classify_items, format_json
+
+from .conftest import huge_png_header, save_png
+
+
+@pytest.fixture()
+def mixed_folder(tmp_path, test_images) -> Path:
+    """More than two chunks of images, with bad files of every kind spread among them."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i in range(3 * CHUNK):
+        save_png(folder / f"img_{i:03d}.png", test_images[0][i])
+    (folder / "img_010_empty.png").write_bytes(b"")
+    (folder / "img_040_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 20)
+    huge_png_header(folder / "img_070_huge.png")
+    (folder / "img_095_text.png").write_text("hello")
+    return folder
+
+
+def test_workers_give_the_serial_lines_in_the_serial_order(int8_model, mixed_folder, capsys):
+    outputs = []
+    for workers in ("1", "2"):
+        rc = main(["classify", "--model", str(int8_model), "--json", "--workers", workers, str(mixed_folder)])
+        outputs.append((rc, capsys.readouterr().out.splitlines()))
+    (rc1, serial), (rc2, parallel) = outputs
+    assert rc1 == rc2 == 1
+    assert len(serial) == 3 * CHUNK + 4
+    assert sum('"error"' in line for line in serial) == 4
+    assert parallel == serial
+
+
+def test_library_small_chunks_keep_order_and_errors(int8_model, mixed_folder):
+    """Many chunks of 5 through 2 workers: every Result equals the serial one, errors included."""
+    clf = Classifier(int8_model)
+    items = [Item(str(p)) for p in sorted(mixed_folder.iterdir())] + [Item("nowhere", "no such file")]
+    serial = [format_json(r) for r in classify_items(clf, items, 2)]
+    parallel = [format_json(r) for r in classify_parallel(clf, items, 2, workers=2, chunk=5)]
+    assert parallel == serial
+
+
+def test_input_is_read_only_a_window_ahead(int8_model, mixed_folder):
+    """A generator of 100,000 items is consumed at most (window + 1) chunks ahead of the first result."""
+    clf = Classifier(int8_model)
+    good = str(next(mixed_folder.glob("img_000.png")))
+    consumed = 0
+
+    def endless():
+        nonlocal consumed
+        for _ in range(100_000):
+            consumed += 1
+            yield Item(good)
+
+    chunk, window = 4, 3
+    results = classify_parallel(clf, endless(), 1, workers=2, window=window, chunk=chunk)
+    first = next(results)
+    assert first.error is None
+    assert consumed <= (window + 1) * chunk
+    for _ in range(10 * chunk):
+        next(results)
+    assert consumed <= 11 * chunk + (window + 1) * chunk
+    results.close()  # stops the workers without reading the rest
+
+
+def test_ctrl_c_stops_the_command_and_its_workers(int8_model, mixed_folder, tmp_path):
+    """SIGINT to the process group (as a terminal's Ctrl-C): exit 130, and no worker left behind."""
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(4000):  # far more than can be done before the signal
+        os.link(mixed_folder / "img_001.png", big / f"{i:05d}.png")
+    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "classify", "--model", str(int8_model),
+                             "--workers", "2", str(big)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline()  # classifying has begun, so the workers are running
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    deadline = time.monotonic() + 30  # a liveness bound, not a timing figure
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)  # the session's group: the command, its fork server and its workers
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    pytest.fail("worker processes still running after Ctrl-C")
+
+
+def test_bad_workers_value(int8_model, mixed_folder, capsys):
+    assert main(["classify", "--model", str(int8_model), "--workers", "0", str(mixed_folder)]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
