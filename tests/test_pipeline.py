@@ -19,7 +19,8 @@ def test_pipeline_writes_report_and_pictures(tmp_path, capsys):
         assert section in report
     for name in ("model_int8.tflite", "model_float32.tflite", "model_float16.tflite", "model.onnx", "model_int8.onnx"):
         assert (out / name).is_file() and f"| {name} |" in report
-    assert "edgecnn classify --model" in report and "pi_classify.py" in report
+    assert "edgecnn classify --model" in report and "change vs Keras" in report and "fastest here:" in report
+    assert "examples/" not in report.split("## Next")[1]  # works from a pip install, not only a checkout
     images = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
     assert {"plots/training_curves.png", "plots/formats.png"} <= set(images) and len(images) >= 3
     for rel in images:

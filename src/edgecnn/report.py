@@ -8,18 +8,23 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from .bench.machine import facts_line
+from .bench.runner import verdict_line
+from .convert.manifest import change_vs_keras
 from .documents import MANIFEST, read_json
 from .fsutil import write_text_atomic
 
 
 def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def conversion_section(out: Path) -> list[str]:
+    """Keras's accuracy and one row per converted artifact, from OUT/manifest.json."""
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         return ["No manifest.json: conversion did not run."]
@@ -28,24 +33,22 @@ def conversion_section(out: Path) -> list[str]:
     for art in manifest.get("artifacts", []):
         rows.append([
             art.get("format"), art.get("file"), f"{art.get('bytes', 0) / 1024:.1f}",
-            _pct(art.get("accuracy")), _pp(art.get("accuracy_drop_pp")), _pct(art.get("agreement")),
+            _pct(art.get("accuracy")), change_vs_keras(art.get("accuracy_drop_pp")), _pct(art.get("agreement")),
             f"{art.get('max_abs_diff', float('nan')):.2e}" if art.get("max_abs_diff") is not None else "-",
             "yes" if art.get("verified") else f"NO: {art.get('failure')}",
         ])
     keras = manifest.get("keras_accuracy")
     return [f"Keras model accuracy on the test split: {_pct(keras)}", "",
-            md_table(["format", "file", "KB", "accuracy", "drop vs Keras", "agreement", "max abs diff", "verified"], rows)]
+            md_table(["format", "file", "KB", "accuracy", "change vs Keras", "agreement", "max abs diff", "verified"], rows)]
 
 
 def _pct(value: float | None) -> str:
+    """A 0-1 fraction as a percentage with 2 decimals."""
     return "-" if value is None else f"{value * 100:.2f}%"
 
 
-def _pp(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f} pp"
-
-
 def evaluation_section(evaluation: dict[str, Any], out: Path) -> list[str]:
+    """Accuracy per model, the agreement matrix, and the int8 confusion matrices."""
     names = [Path(m["model"]).name for m in evaluation["models"]]
     lines = [md_table(["model", "accuracy"], [[n, _pct(m["accuracy"])] for n, m in zip(names, evaluation["models"])]), ""]
     lines.append("Top-1 agreement between models:\n")
@@ -57,17 +60,22 @@ def evaluation_section(evaluation: dict[str, Any], out: Path) -> list[str]:
 
 
 def bench_section(bench: dict[str, Any]) -> list[str]:
-    rows = [[Path(r["model"]).name, r["backend"], r["threads"], r["batch"], r["load_ms"], r["p50_us"], r["p90_us"],
-             r["p99_us"], r["images_per_s"], r["peak_rss_mb"], r["file_kb"], f"{r['ratio_to_fastest']:.2f}x"] for r in bench["rows"]]
+    """The machine line, one row per benchmarked configuration, and which format is fastest here and why."""
+    rows = [[Path(r["model"]).name, r["backend"], r["threads"], r["batch"], f"{r['load_ms']:.1f}", f"{r['p50_us']:.1f}",
+             f"{r['p90_us']:.1f}", f"{r['p99_us']:.1f}", f"{r['images_per_s']:.0f}", f"{r['peak_rss_mb']:.0f}",
+             f"{r['file_kb']:.1f}", f"{r['ratio_to_fastest']:.2f}x"] for r in bench["rows"]]
     lines = [facts_line(bench["machine"]), "",
              md_table(["model", "backend", "threads", "batch", "load ms", "p50 us", "p90 us", "p99 us", "images/s",
                        "peak RSS MB", "KB", "vs fastest"], rows)]
+    if bench.get("verdict"):
+        lines += ["", verdict_line(bench["verdict"])]
     if bench.get("warning"):
         lines += ["", f"**{bench['warning']}**"]
     return lines
 
 
 def format_rows(evaluation: dict[str, Any], bench: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per evaluated model: name, accuracy (0-1), file size in KB and its fastest batch-1 p50 (or None)."""
     rows = []
     for model in evaluation["models"]:
         timing = [r["p50_us"] for r in bench["rows"] if r["model"] == model["model"] and r["batch"] == 1]
@@ -78,14 +86,19 @@ def format_rows(evaluation: dict[str, Any], bench: dict[str, Any]) -> list[dict[
 
 
 def next_steps(out: Path) -> list[str]:
+    """Commands that work from a pip install (no repository checkout): edgecnn's own commands, here and on a Pi."""
+    model = f"{out}/model_int8.tflite"
     return [
         "```sh",
-        f"edgecnn classify --model {out}/model_int8.tflite photo.jpg",
-        f"edgecnn camera --model {out}/model_int8.tflite --source 0",
-        "make wheel   # dist/edgecnn-*.whl: the runtime, no TensorFlow",
-        f"scp {out}/model_int8.tflite examples/pi_classify.py dist/edgecnn-*.whl pi@raspberrypi.local:~/edgecnn/",
-        "# on the Pi, in ~/edgecnn: python3 -m venv --system-site-packages venv && venv/bin/pip install \"$(ls edgecnn-*.whl)[pi]\"",
-        "# then: venv/bin/python pi_classify.py --model model_int8.tflite photo.jpg",
+        f"edgecnn classify --model {model} photo.jpg",
+        f"edgecnn camera --model {model} --source 0",
+        f"edgecnn bench --model {model} --model {out}/model_float32.tflite   # which format is fastest on this machine",
+        "# On a Raspberry Pi (64-bit OS): the runtime alone (no TensorFlow), then the model file",
+        "# (its class names and preprocessing are inside it):",
+        f"#   pi$ python3 -m venv --system-site-packages ~/edgecnn-venv && ~/edgecnn-venv/bin/pip install \"edgecnn[pi]=={__version__}\"",
+        "#       (or install the same wheel or source you installed edgecnn from here, with its [pi] extra)",
+        f"scp {model} pi@raspberrypi.local:",
+        "#   pi$ ~/edgecnn-venv/bin/edgecnn classify --model model_int8.tflite photo.jpg",
         "```",
     ]
 
@@ -110,7 +123,7 @@ def write_report(out: Path, train_report: dict[str, Any], evaluation: dict[str, 
     lines += [
         "## Training", "",
         f"{train_report['epochs_run']} of {train_report['epochs_requested']} epochs (best: {train_report['best_epoch']}), "
-        f"{train_report['seconds_per_epoch']} s per epoch; test accuracy {_pct(train_report['test_accuracy'])}.", "",
+        f"{train_report['seconds_per_epoch']:.1f} s per epoch; test accuracy {_pct(train_report['test_accuracy'])}.", "",
         "![training curves](plots/training_curves.png)", "",
         "## Conversion", "", *conversion_section(out), "",
         "## Evaluation", "", *evaluation_section(evaluation, out), "",

@@ -8,7 +8,7 @@ from edgecnn.cli import main
 
 pytestmark = pytest.mark.slow
 
-ROW_FIELDS = {"model", "backend", "threads", "batch", "runs", "warmup", "load_ms", "p50_us", "p90_us", "p99_us",
+ROW_FIELDS = {"model", "format", "backend", "threads", "batch", "runs", "warmup", "load_ms", "p50_us", "p90_us", "p99_us",
               "images_per_s", "peak_rss_mb", "file_kb", "ratio_to_fastest"}
 
 
@@ -18,7 +18,8 @@ def test_json_has_every_field_for_two_formats(converted_dir, capsys):
                  "--runs", "20", "--warmup", "2", "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    assert {"cpu", "cores", "machine", "python", "libraries"} <= set(result["machine"])
+    assert {"cpu", "cpu_flags", "cores", "machine", "python", "libraries"} <= set(result["machine"])
+    assert result["verdict"]["format"] in {"tflite-int8", "onnx"} and result["verdict"]["why"]
     rows = result["rows"]
     assert len(rows) == 2 * 2 * 2  # models x threads x batches, one backend each here
     for row in rows:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ..errors import ModelError, UsageError
 from ..runtime.backends import ONNX_BACKEND, TFLITE_BACKENDS
-from .machine import facts_line, machine_facts
+from .machine import INT8_DOT_FLAGS, facts_line, int8_dot_flags, machine_facts
 
 #: Backends per model suffix as (name, top-level module), in the runtime's own order; only importable ones run.
 BACKENDS = {
@@ -22,6 +22,8 @@ BACKENDS = {
     ".keras": (("keras", "keras"),),
 }
 WORKER_TIMEOUT_S = 600
+#: int8 and float p50 latencies closer than this ratio are reported as a tie, not a win.
+TIE_RATIO = 1.05
 
 
 @dataclass
@@ -103,7 +105,84 @@ def int8_warning(rows: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def model_format(model: str) -> str:
+    """The model's format as convert names it ("tflite-int8", "onnx", ...), from its embedded metadata.
+
+    A model without edgecnn metadata is named by its file: "int8"/"float16" in the name, else float32.
+    """
+    from ..modelmeta import read_metadata
+
+    path = Path(model)
+    if path.suffix == ".keras":
+        return "keras"
+    try:
+        fmt = (read_metadata(path) or {}).get("format")
+    except Exception:  # a model bench cannot read metadata from still gets a name
+        fmt = None
+    if isinstance(fmt, str) and fmt:
+        return fmt
+    precision = next((p for p in ("int8", "float16") if p in path.name), "float32")
+    return f"{path.suffix.lstrip('.')}-{precision}"
+
+
+def is_int8(fmt: str) -> bool:
+    """Whether a format name (model_format's) is an int8-quantized one."""
+    return "int8" in fmt
+
+
+def fastest_verdict(rows: list[dict[str, Any]], cpu_flags: list[str]) -> dict[str, Any] | None:
+    """Which format is fastest here and why, from the measured rows and the CPU's flags.
+
+    Rows of the smallest batch size measured are compared (batch 1 in a default run), each
+    format at its best thread count. `why` says whether int8 had dot-product instructions
+    (VNNI on x86, asimddp/i8mm on ARM) and by how much int8 and the best float format differ.
+    """
+    if not rows:
+        return None
+    batch = min(row["batch"] for row in rows)
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        fmt = row.get("format") or model_format(row["model"])
+        if row["batch"] == batch and (fmt not in best or row["p50_us"] < best[fmt]["p50_us"]):
+            best[fmt] = {**row, "format": fmt}
+    winner = min(best.values(), key=lambda r: r["p50_us"])
+    ints = [r for f, r in best.items() if is_int8(f)]
+    floats = [r for f, r in best.items() if not is_int8(f)]
+    dot = int8_dot_flags(cpu_flags)
+    dot_names = f"{INT8_DOT_FLAGS[dot[0]]} ({', '.join(dot)})" if dot else ""
+    if len(best) == 1:
+        why = "the only format measured"
+    elif not ints:
+        why = "fastest of the float formats measured (no int8 model was benchmarked)"
+    elif not floats:
+        why = "fastest of the int8 formats measured (no float model was benchmarked)"
+    else:
+        int8, flt = min(ints, key=lambda r: r["p50_us"]), min(floats, key=lambda r: r["p50_us"])
+        ratio = max(int8["p50_us"], flt["p50_us"]) / min(int8["p50_us"], flt["p50_us"])
+        if ratio < TIE_RATIO:
+            why = (f"int8 ({int8['format']}) and float ({flt['format']}) are within {(TIE_RATIO - 1) * 100:.0f}% "
+                   f"of each other here" + (f" (this CPU has {dot_names})" if dot else " (no int8 dot-product instructions here)"))
+        elif is_int8(winner["format"]):
+            why = (f"int8 uses {dot_names} on this CPU" if dot else
+                   "int8 is faster here even without int8 dot-product instructions")
+            why += f": {ratio:.1f}x faster than {flt['format']}"
+        elif dot:
+            why = f"{winner['format']} wins although this CPU has {dot_names}: int8 ({int8['format']}) is {ratio:.1f}x slower here"
+        else:
+            why = f"no int8 dot-product instructions here: {winner['format']} wins, int8 ({int8['format']}) is {ratio:.1f}x slower"
+    return {"format": winner["format"], "model": winner["model"], "backend": winner["backend"],
+            "threads": winner["threads"], "batch": batch, "p50_us": winner["p50_us"], "why": why}
+
+
+def verdict_line(verdict: dict[str, Any] | None) -> str:
+    """"fastest here: <format> (<file>, <backend>), <why>"; empty when nothing was measured."""
+    if not verdict:
+        return ""
+    return f"fastest here: {verdict['format']} ({Path(verdict['model']).name}, {verdict['backend']}), {verdict['why']}"
+
+
 def run_bench(config: BenchConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every model x backend x threads x batch in its own worker process; rows, machine facts and the verdict."""
     config.validate()
     facts = machine_facts()
     log(facts_line(facts))
@@ -116,16 +195,23 @@ def run_bench(config: BenchConfig, log: Callable[[str], None] = print) -> dict[s
                            "runs": config.runs, "warmup": config.warmup}
                     row = run_worker(job)
                     row["file_kb"] = round(Path(model).stat().st_size / 1024, 1)
+                    row["format"] = model_format(model)
                     log(f"  {Path(model).name} {backend} threads={threads} batch={batch}: p50 {row['p50_us']} us")
                     rows.append(row)
     add_ratios(rows)
     warning = int8_warning(rows)
     if warning:
         log(warning)
-    return {"machine": facts, "rows": rows, "warning": warning}
+    return {"machine": facts, "rows": rows, "warning": warning, "verdict": fastest_verdict(rows, facts["cpu_flags"])}
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """The table of rows, then the "fastest here" line."""
+    return "\n".join(filter(None, [format_table(result["rows"]), verdict_line(result.get("verdict"))]))
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
+    """The rows as an aligned text table, one line per model/backend/threads/batch."""
     header = f"{'model':<24} {'backend':<15} {'thr':>3} {'batch':>5} {'load ms':>8} {'p50 us':>9} {'p90 us':>9} {'p99 us':>9} {'img/s':>9} {'RSS MB':>7} {'KB':>7} {'ratio':>6}"
     lines = [header, "-" * len(header)]
     for r in rows:

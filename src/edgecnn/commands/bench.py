@@ -25,12 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench.runner import BenchConfig, format_table, parse_int_list, run_bench
+    from ..bench.runner import BenchConfig, format_result, parse_int_list, run_bench
 
     config = BenchConfig(
         models=args.model, threads=parse_int_list(args.threads, "--threads"), batches=parse_int_list(args.batch, "--batch"),
         runs=args.runs, warmup=args.warmup, backends=args.backend,
     )
     result = run_bench(config, log=(lambda m: None) if args.json else (lambda m: print(m, flush=True)))
-    print(json.dumps(result, indent=2) if args.json else format_table(result["rows"]))
+    print(json.dumps(result, indent=2) if args.json else format_result(result))
     return 0

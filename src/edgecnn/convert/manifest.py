@@ -101,14 +101,28 @@ def earlier_entries(out: Path, source_sha256: str, dataset: Dataset) -> list[dic
     return kept
 
 
+def change_vs_keras(drop_pp: float | None) -> str:
+    """An artifact's accuracy against Keras's in words whose sign reads right.
+
+    `drop_pp` is the manifest's accuracy_drop_pp (Keras minus artifact, in percentage points):
+    -0.25 gives "+0.25 pp better", 0.10 gives "0.10 pp lower", anything under 0.005 "same".
+    """
+    if drop_pp is None:
+        return "-"
+    change = -float(drop_pp)
+    if abs(change) < 0.005:
+        return "same"
+    return f"+{change:.2f} pp better" if change > 0 else f"{-change:.2f} pp lower"
+
+
 def results_table(manifest: dict) -> str:
-    """format | KB | accuracy | drop vs Keras | agreement, one row per artifact, Keras first."""
+    """format | KB | accuracy | change vs Keras | agreement, one row per artifact, Keras first."""
     tag = " (SYNTHETIC data)" if manifest["dataset"]["synthetic"] else ""
-    rows = [("format", "KB", "accuracy", "drop vs Keras", "agreement", "max |dp|", "status"),
-            ("keras", "", f"{manifest['keras_accuracy']:.4f}", "", "", "", "reference")]
+    rows = [("format", "KB", "accuracy", "change vs Keras", "agreement", "max |dp|", "status"),
+            ("keras", "", f"{manifest['keras_accuracy']:.2%}", "", "", "", "reference")]
     for e in manifest["artifacts"]:
         rows.append((
-            e["format"], f"{e['bytes'] / 1024:.1f}", f"{e['accuracy']:.4f}", f"{e['accuracy_drop_pp']:+.2f} pp",
+            e["format"], f"{e['bytes'] / 1024:.1f}", f"{e['accuracy']:.2%}", change_vs_keras(e['accuracy_drop_pp']),
             f"{e['agreement']:.2%}", f"{e['max_abs_diff']:.2g}", "ok" if e["verified"] else f"FAIL: {e['failure']}",
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
