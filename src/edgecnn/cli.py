@@ -33,7 +33,7 @@ EPILOG = """examples:
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the examples' line breaks; shows a default only where it says something."""
+    """Keeps the examples' line breaks; shows a default only where it says something (a list as a,b)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -42,7 +42,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             and not any(action.default is skip for skip in (None, False, argparse.SUPPRESS))
             and action.option_strings
         ):
-            text += " (default: %(default)s)"
+            if isinstance(action.default, list):
+                text += " (default: " + ",".join(map(str, action.default)).replace("%", "%%") + ")"
+            else:
+                text += " (default: %(default)s)"
         return text
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_subcommand
+from .common import add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn convert artifacts/model.keras                 # int8 TFLite (the Pi format)
   edgecnn convert artifacts/model.keras --all            # every format
   edgecnn convert artifacts/model.keras --int8 --onnx --out deploy
+  edgecnn convert artifacts/model.keras --format int8,onnx-int8   # the same as --int8 --onnx-int8
   edgecnn convert artifacts/model.keras --int8 --uint8-io --calibration-samples 1000
   edgecnn convert my_model/model.keras --dataset folder:~/photos --json
 
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, text in FORMAT_FLAGS.items():
         p.add_argument(f"--{name}", dest="formats", action="append_const", const=name,
                        default=argparse.SUPPRESS, help=text)
+    add_list_argument(p, "--format", choices=list(FORMAT_FLAGS), metavar="FORMAT",
+                      help=f"formats by name, as the flags above ({', '.join(FORMAT_FLAGS)})")
     p.add_argument("--all", action="store_true", help="every format above")
     p.add_argument("--uint8-io", action="store_true", help="int8 model takes and returns uint8 instead of int8")
     p.add_argument("--calibration-samples", type=int, default=500, metavar="N",
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from ..convert import ALL_FORMATS, DEFAULT_FORMATS, ConvertConfig, convert
     from ..errors import VerificationError
 
-    formats = list(ALL_FORMATS) if args.all else (getattr(args, "formats", None) or list(DEFAULT_FORMATS))
+    chosen = [*(getattr(args, "formats", None) or []), *(args.format or [])]  # duplicates are dropped by convert
+    formats = list(ALL_FORMATS) if args.all else (chosen or list(DEFAULT_FORMATS))
     config = ConvertConfig(
         model_path=args.model, formats=formats, out=args.out, calibration_samples=args.calibration_samples,
         dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, limit=args.limit,

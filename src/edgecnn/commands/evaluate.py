@@ -5,29 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_subcommand
+from .common import add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn evaluate --model artifacts/model.keras --model artifacts/model_int8.tflite
+  edgecnn evaluate --model artifacts/model_int8.tflite,artifacts/model_float32.tflite
   edgecnn evaluate --model artifacts/model.onnx --dataset synthetic --plots artifacts/plots --json
+
+Every model (and matplotlib, with --plots) is checked before the test split is loaded.
 """
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "evaluate", "accuracy, per-class precision/recall, agreement and confusion matrix of models", EXAMPLES)
-    p.add_argument("--model", action="append", required=True, help="a .keras, .tflite or .onnx model (repeat for several)")
+    add_list_argument(p, "--model", required=True, keep_files=True, metavar="MODEL",
+                      help="a .keras, .tflite or .onnx model; several are compared side by side")
     p.add_argument("--dataset", help="fashion-mnist, synthetic or folder:DIR (default: the one recorded beside the model)")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--seed", type=int, help="dataset seed (default: the one in train.json beside the model, else 0)")
     p.add_argument("--limit", type=int, help="use at most N training images and N/6 test images (default: train.json's)")
-    p.add_argument("--plots", metavar="DIR", help="write confusion-matrix PNGs here")
+    p.add_argument("--plots", metavar="DIR", help="write one confusion-matrix PNG per model here (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate.evaluate import EvaluateConfig, evaluate, format_report
+    from ..evaluate.evaluate import EvaluateConfig, check_config, evaluate, format_report
 
     config = EvaluateConfig(args.model, args.dataset, args.data_dir, args.seed, args.limit, args.plots)
+    check_config(config)
     result = evaluate(config, log=(lambda m: None) if args.json else (lambda m: print(m, flush=True)))
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0

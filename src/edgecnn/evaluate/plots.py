@@ -8,8 +8,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import EdgecnnError
+from ..errors import EdgecnnError, UsageError
 from ..fsutil import atomic_path
+
+
+MISSING_MATPLOTLIB = "plots need matplotlib: pip install 'edgecnn[plots]'"
+
+
+def require_matplotlib(what: str = "plots") -> None:
+    """Raise the one-line UsageError now (before any long work) if matplotlib is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"{what} need matplotlib, which is not installed: pip install 'edgecnn[plots]' "
+                         "(or pip install matplotlib)")
 
 
 def _pyplot() -> Any:
@@ -19,7 +31,7 @@ def _pyplot() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise EdgecnnError("plots need matplotlib: pip install 'edgecnn[plots]'") from None
+        raise EdgecnnError(MISSING_MATPLOTLIB) from None
     return plt
 
 
