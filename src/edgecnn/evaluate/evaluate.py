@@ -12,8 +12,9 @@ from ..datasets import load_dataset
 from ..datasets.recorded import choose_dataset
 from ..errors import DatasetError, UsageError
 from ..fsutil import ensure_output_dir
-from .metrics import accuracy, agreement, confusion_matrix, format_confusion, precision_recall
-from .predict import LoadedModel, load_model
+from .metrics import (accuracy, agreement, confusion_matrix, f1_scores, format_confusion, precision_recall, support,
+                      text_table)
+from .predict import LoadedModel, check_model_path, load_model
 
 
 @dataclass
@@ -24,6 +25,26 @@ class EvaluateConfig:
     seed: int | None = None  # None: train.json's, as for the dataset
     limit: int | None = None
     plots: str | None = None
+
+
+def check_config(config: EvaluateConfig) -> None:
+    """What can be checked without loading anything: every model file, and matplotlib for --plots.
+
+    Run before any model or the dataset is loaded, so a bad second model or a missing
+    matplotlib stops the command before its long work, not after it.
+    """
+    if not config.models:
+        raise UsageError("give at least one --model")
+    for model in config.models:
+        check_model_path(model)
+    if config.plots:
+        from .plots import require_matplotlib
+
+        require_matplotlib("--plots")
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
 
 
 def check_labels(models: list[LoadedModel], class_names: list[str]) -> None:
@@ -40,12 +61,13 @@ def model_report(name: str, probs: np.ndarray, y: np.ndarray, class_names: list[
     pred = probs.argmax(axis=1)
     matrix = confusion_matrix(y, pred, len(class_names))
     precision, recall = precision_recall(matrix)
+    f1, counts = f1_scores(precision, recall), support(matrix)
     return {
         "model": name,
         "accuracy": accuracy(y, pred),
         "per_class": [
-            {"class": c, "precision": None if np.isnan(p) else float(p), "recall": None if np.isnan(r) else float(r)}
-            for c, p, r in zip(class_names, precision, recall)
+            {"class": c, "precision": _number(p), "recall": _number(r), "f1": _number(f), "support": int(n)}
+            for c, p, r, f, n in zip(class_names, precision, recall, f1, counts)
         ],
         "confusion_matrix": matrix.tolist(),
         "predictions": pred,
@@ -53,8 +75,8 @@ def model_report(name: str, probs: np.ndarray, y: np.ndarray, class_names: list[
 
 
 def evaluate(config: EvaluateConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
-    if not config.models:
-        raise UsageError("give at least one --model")
+    """Every model on the test split: accuracy, per-class metrics, confusion and agreement (and PNGs with plots)."""
+    check_config(config)
     choice = choose_dataset(config.dataset, config.data_dir, config.seed, config.limit, Path(config.models[0]))
     models = [load_model(model) for model in config.models]
     dataset = load_dataset(choice.spec, choice.data_dir, choice.seed, choice.limit, log)
@@ -67,11 +89,14 @@ def evaluate(config: EvaluateConfig, log: Callable[[str], None] = print) -> dict
         log(f"  {model.path}: accuracy {report['accuracy']:.4f}")
         reports.append(report)
     agreements = [[agreement(a["predictions"], b["predictions"]) for b in reports] for a in reports]
+    result: dict[str, Any] = {"dataset": dataset.describe(), "models": reports, "agreement": agreements}
     if config.plots:
-        write_plots(reports, dataset.class_names, config.plots, dataset.name + tag)
+        written = write_plots(reports, dataset.class_names, config.plots, dataset.name + tag)
+        result["plots_dir"] = str(Path(config.plots))
+        log(f"confusion-matrix plots written to {config.plots}: {', '.join(p.name for p in written)}")
     for report in reports:
         report.pop("predictions")
-    return {"dataset": dataset.describe(), "models": reports, "agreement": agreements}
+    return result
 
 
 def write_plots(reports: list[dict[str, Any]], class_names: list[str], folder: str, title: str) -> list[Path]:
@@ -87,23 +112,40 @@ def write_plots(reports: list[dict[str, Any]], class_names: list[str], folder: s
     return written
 
 
+def display_names(paths: list[str]) -> list[str]:
+    """Each model's file name, or its whole path where two models share a file name."""
+    names = [Path(p).name for p in paths]
+    return [name if names.count(name) == 1 else path for name, path in zip(names, paths)]
+
+
+def _fixed(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def format_report(result: dict[str, Any]) -> str:
+    """The evaluation as aligned text: names are never cut, matrices have named rows and columns."""
     class_names = result["dataset"]["classes"]
     tag = " (SYNTHETIC)" if result["dataset"]["synthetic"] else ""
     lines = [f"dataset: {result['dataset']['name']}{tag}, {result['dataset']['test_size']} test images", ""]
-    names = [Path(m["model"]).name for m in result["models"]]
+    names = display_names([m["model"] for m in result["models"]])
     for report, name in zip(result["models"], names):
         lines.append(f"== {name}: accuracy {report['accuracy']:.4f}")
-        lines.append(f"{'class':<14} {'precision':>9} {'recall':>7}")
-        for row in report["per_class"]:
-            p = "-" if row["precision"] is None else f"{row['precision']:.3f}"
-            r = "-" if row["recall"] is None else f"{row['recall']:.3f}"
-            lines.append(f"{row['class'][:14]:<14} {p:>9} {r:>7}")
+        rows = [[row["class"], _fixed(row["precision"]), _fixed(row["recall"]), _fixed(row.get("f1")),
+                 str(row.get("support", "-"))] for row in report["per_class"]]
+        lines.extend(text_table(["class", "precision", "recall", "F1", "support"], rows))
+        lines.append("")
         lines.append(format_confusion(np.array(report["confusion_matrix"]), class_names))
         lines.append("")
     if len(names) > 1:
-        lines.append("top-1 agreement between models:")
-        lines.append(" " * 26 + " ".join(f"{n[:12]:>12}" for n in names))
-        for name, row in zip(names, result["agreement"]):
-            lines.append(f"{name[:25]:<25} " + " ".join(f"{v * 100:>11.2f}%" for v in row))
-    return "\n".join(lines)
+        lines.append("top-1 agreement (% of test images on which the row's model and the column's model "
+                     "give the same class)")
+        numbered = [f"{i} {name}" for i, name in enumerate(names, 1)]
+        header = ["model \\ model", *(str(i) for i in range(1, len(names) + 1))]
+        rows = [[label, *(f"{v * 100:.2f}%" for v in row)] for label, row in zip(numbered, result["agreement"])]
+        lines.extend(text_table(header, rows))
+        lines.append("")
+    if result.get("plots_dir"):
+        pngs = [m["confusion_png"] for m in result["models"] if m.get("confusion_png")]
+        lines.append(f"plots written to {result['plots_dir']}:")
+        lines.extend(f"  {png}" for png in pngs)
+    return "\n".join(lines).rstrip()

@@ -44,12 +44,22 @@ def load_runtime(model_path: str) -> LoadedModel:
     return LoadedModel(model_path, names, clf.probabilities)
 
 
-def load_model(model_path: str) -> LoadedModel:
+MODEL_SUFFIXES = (".keras", ".tflite", ".onnx")
+
+
+def check_model_path(model_path: str) -> None:
+    """A ModelError unless `model_path` is a file with a suffix evaluate can load (nothing is read)."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelError(f"{model_path}: no such model file")
+    if path.suffix not in MODEL_SUFFIXES:
+        raise ModelError(f"{model_path}: unknown model format '{path.suffix}' (use .keras, .tflite or .onnx)")
+
+
+def load_model(model_path: str) -> LoadedModel:
+    """The model at `model_path`, ready to score; a ModelError if it is missing, unknown or unreadable."""
+    check_model_path(model_path)
+    path = Path(model_path)
     if path.suffix == ".keras":
         return load_keras(model_path)
-    if path.suffix in (".tflite", ".onnx"):
-        return load_runtime(model_path)
-    raise ModelError(f"{model_path}: unknown model format '{path.suffix}' (use .keras, .tflite or .onnx)")
+    return load_runtime(model_path)  # .tflite or .onnx
