@@ -35,3 +35,20 @@ def test_failed_pipeline_leaves_no_folder(tmp_path, capsys):
     assert main(["pipeline", "--dataset", "folder:" + str(tmp_path / "missing"), "--out", str(out)]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_missing_matplotlib_stops_before_training(tmp_path, monkeypatch, capsys):
+    """pip install ".[train]" then pipeline: one error naming matplotlib before any training, no folder."""
+    import importlib.util
+
+    import edgecnn.train.trainer as trainer
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    trained = []
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: trained.append(a))
+    out = tmp_path / "run"
+    assert main(["pipeline", "--dataset", "synthetic", "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "edgecnn[train,plots]" in err and "nothing was run" in err
+    assert trained == [] and not out.exists()

@@ -13,9 +13,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .convert.config import ALL_FORMATS, ARTIFACT_FILES
-from .errors import VerificationError
+from .errors import UsageError, VerificationError
 from .fsutil import output_folder
 
+#: What every step of the pipeline imports, as (module, pip package): checked before training starts.
+REQUIRED_MODULES = (
+    ("tensorflow", "tensorflow"),  # train, convert
+    ("tf2onnx", "tf2onnx"),  # convert: model.onnx
+    ("onnx", "onnx"),  # convert: model_int8.onnx
+    ("onnxruntime", "onnxruntime"),  # convert (verification), evaluate and bench of the .onnx models
+    ("ai_edge_litert", "ai-edge-litert"),  # evaluate and bench of the .tflite models
+    ("matplotlib", "matplotlib"),  # report.md's plots
+)
 
 
 @dataclass
@@ -43,8 +52,28 @@ def step(log: Callable[[str], None], title: str) -> None:
     log(f"\n=== {title} ===")
 
 
+def missing_requirements() -> list[str]:
+    """The pip packages the pipeline needs that are not installed (an empty list when all are)."""
+    import importlib.util
+
+    return [package for module, package in REQUIRED_MODULES if importlib.util.find_spec(module) is None]
+
+
+def check_requirements() -> None:
+    """A UsageError naming every missing package and the install command, before any long work."""
+    missing = missing_requirements()
+    if missing:
+        raise UsageError(f"pipeline needs {', '.join(missing)}, not installed (nothing was run): "
+                         "pip install 'edgecnn[train,plots]'")
+
+
 def run_pipeline(config: PipelineConfig, log: Callable[[str], None] = print) -> PipelineResult:
-    """train -> convert -> evaluate -> bench -> report.md in config.out; exceptions as each step raises them."""
+    """train -> convert -> evaluate -> bench -> report.md in config.out; exceptions as each step raises them.
+
+    Every package a step needs is checked first, so a missing one (matplotlib for the report's
+    plots, say) stops the run before training, not after an hour of it.
+    """
+    check_requirements()
     with output_folder(config.out) as out:  # a run that fails before writing anything leaves no folder
         return _run_pipeline(config, out, log)
 
