@@ -99,6 +99,43 @@ def test_doctor(capsys, int8_model, tmp_path):
     assert "FAIL  model" in capsys.readouterr().out
 
 
+def test_doctor_model_without_an_interpreter_says_install_one(tmp_path, monkeypatch, capsys):
+    """No interpreter: the fix installs one (not "convert again"), and doctor does not send you to doctor."""
+    import importlib.util
+
+    import edgecnn.runtime.classifier as classifier
+    from edgecnn.errors import ModelError
+
+    model = tmp_path / "model_int8.tflite"
+    model.write_bytes(b"x")
+    real = importlib.util.find_spec
+    hidden = ("ai_edge_litert", "tflite_runtime", "tensorflow")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in hidden else real(name, *a))
+
+    def no_interpreter(*args, **kwargs):
+        raise ModelError("no TFLite interpreter installed: pip install ai-edge-litert "
+                         "(or tflite-runtime 'numpy<2' on 32-bit Raspberry Pi OS); run edgecnn doctor")
+
+    monkeypatch.setattr(classifier, "Classifier", no_interpreter)
+    main(["doctor", "--json", "--model", str(model)])
+    check = {c["name"]: c for c in json.loads(capsys.readouterr().out)}["model"]
+    assert check["status"] == "FAIL" and "pip install ai-edge-litert" in check["fix"]
+    assert "convert" not in check["fix"] and "edgecnn doctor" not in check["detail"] + check["fix"]
+
+
+def test_doctor_model_fixes_name_real_commands(tmp_path, capsys):
+    """A broken file: copy it again or convert it with a real command line; a missing one: check the path."""
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"TFL3 not a model")
+    main(["doctor", "--json", "--model", str(broken)])
+    check = {c["name"]: c for c in json.loads(capsys.readouterr().out)}["model"]
+    assert "copy the model file again" in check["fix"] and "edgecnn convert MODEL.keras" in check["fix"]
+    assert "Keras model again" not in check["fix"]
+    main(["doctor", "--json", "--model", str(tmp_path / "gone.tflite")])
+    check = {c["name"]: c for c in json.loads(capsys.readouterr().out)}["model"]
+    assert check["fix"] == "check the path"
+
+
 def test_doctor_architecture_advice():
     """What a 32-bit Pi user is told (asked of the pure check, as this machine is x86_64)."""
     from edgecnn.runtime.doctor import check_architecture

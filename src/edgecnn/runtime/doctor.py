@@ -205,15 +205,50 @@ def check_threads() -> list[Check]:
                   f"--threads N sets interpreter threads (default: the interpreter's own choice)")]
 
 
+#: The fix for a model whose interpreter is not installed, per model suffix.
+INTERPRETER_FIXES = {
+    ".tflite": ("pip install ai-edge-litert  (32-bit Raspberry Pi OS: pip install tflite-runtime==2.14.0 'numpy<2'); "
+                "see 'tflite models' above"),
+    ".onnx": "pip install 'edgecnn[onnx]'",
+}
+#: What the runtime appends to its own errors; inside doctor it would send the user in a circle.
+_SEE_DOCTOR = "; run edgecnn doctor"
+
+
+def _interpreter_missing(path: str) -> bool:
+    """True when no interpreter for this model's format imports (so the model itself is not to blame)."""
+    from .backends import TFLITE_BACKENDS
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".tflite":
+        if importlib.util.find_spec("tensorflow") is not None:
+            return False
+        return not any(importlib.util.find_spec(module.split(".")[0]) is not None and _try_import(module) is None
+                       for name, module, _ in TFLITE_BACKENDS if name != "tensorflow")
+    if suffix == ".onnx":
+        return importlib.util.find_spec("onnxruntime") is None
+    return False
+
+
 def check_model(path: str) -> list[Check]:
-    """Load a model the way classify will; its one-line error if it fails."""
+    """Load a model the way classify will; its one-line error and the fix that fits it if it fails."""
     from ..errors import EdgecnnError
     from .classifier import Classifier
 
     try:
         return [Check("model", OK, Classifier(path).describe())]
     except EdgecnnError as exc:
-        return [Check("model", FAIL, str(exc), "edgecnn convert the Keras model again, or copy the file again")]
+        detail = str(exc).replace(_SEE_DOCTOR, "")
+        suffix = Path(path).suffix.lower()
+        if suffix in INTERPRETER_FIXES and _interpreter_missing(path):
+            return [Check("model", FAIL, f"{detail} (the model was not checked)", INTERPRETER_FIXES[suffix])]
+        if suffix in (".keras", ".h5"):
+            return [Check("model", FAIL, detail, f"edgecnn convert {path}, then: edgecnn doctor --model "
+                          f"{Path(path).with_name('model_int8.tflite')}")]
+        if not Path(path).exists():
+            return [Check("model", FAIL, detail, "check the path")]
+        return [Check("model", FAIL, detail, "copy the model file again; if it is still refused, convert it again "
+                      "on the training machine (edgecnn convert MODEL.keras) and copy the new one")]
 
 
 def run_checks(model: str | None = None) -> list[Check]:
