@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--open-timeout", type=float, default=DEFAULT_OPEN_TIMEOUT_S, metavar="S",
                    help="seconds to wait for the first frame, and for each next one, before giving up")
     p.add_argument("--headless", action="store_true", help="never open a window, even with a display")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames; None: at the end of the video, q/Esc or Ctrl-C")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames (default: at the end of the video, on q/Esc or Ctrl-C)")
     p.add_argument("--top-k", type=int, default=1, help="classes to print per frame")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
     p.set_defaults(func=run)

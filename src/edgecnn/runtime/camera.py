@@ -337,14 +337,19 @@ def run_camera(clf: Classifier, source: FrameSource, *, window: bool = False, ma
 def display_available() -> tuple[bool, str]:
     """(True, "") when a window can be shown, else (False, why not)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False, "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+        return False, ("no display (DISPLAY/WAYLAND_DISPLAY unset); the lines below are the live output "
+                       "(--json for JSON lines), e.g. over ssh on a headless Pi")
     if importlib.util.find_spec("cv2") is None:
-        return False, "OpenCV is not installed"
+        return False, ("OpenCV is not installed; for a window: pip install opencv-python "
+                       "(or sudo apt install python3-opencv)")
     cv2 = _import_cv2()
     try:
         cv2.namedWindow(WINDOW)
     except cv2.error:
-        return False, "this OpenCV build has no GUI support (opencv-python-headless)"
+        return False, ("this OpenCV build has no GUI support (opencv-python-headless, what edgecnn[camera] "
+                       "installs); for a window: pip uninstall opencv-python-headless && pip install opencv-python "
+                       "(or sudo apt install python3-opencv, in a venv made with --system-site-packages); "
+                       "without a window the lines below (or --json) are the live output")
     return True, ""
 
 
