@@ -25,12 +25,12 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     """--model, --threads, --backend, --invert: shared with `edgecnn camera`."""
     p.add_argument("--model", required=True, default=argparse.SUPPRESS,
                    help="a .tflite or .onnx model (labels from its metadata, manifest.json or labels.txt beside it)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads; None: the interpreter's own choice")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the interpreter's own choice)")
     p.add_argument("--backend", default="auto",
                    help="auto, litert, tflite_runtime, tensorflow (for .tflite) or onnxruntime (for .onnx)")
     p.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
                    help="force polarity: --invert for a dark item on a light background, --no-invert for a "
-                        "light item on dark; None: decided per picture from its border")
+                        "light item on dark (default: decided per picture from its border)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
