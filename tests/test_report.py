@@ -13,7 +13,6 @@ import pytest
 from edgecnn.report import write_report
 
 pytest.importorskip("matplotlib")
-REAL = Path(__file__).resolve().parent.parent / "artifacts" / "real"
 
 
 def format_rows() -> list[dict[str, Any]]:
@@ -41,13 +40,13 @@ def test_format_plot_zooms_accuracy_and_labels_units() -> None:
 
 
 @pytest.fixture
-def run_folder(tmp_path: Path) -> Path:
+def run_folder(tmp_path: Path, converted_dir: Path) -> Path:
     """A pipeline output folder: two real models and a manifest with one better, one worse than Keras."""
     out = tmp_path / "run"
     (out / "plots").mkdir(parents=True)
     for name in ("model_int8.tflite", "model_float32.tflite"):
-        shutil.copyfile(REAL / name, out / name)
-    manifest = json.loads((REAL / "manifest.json").read_text())
+        shutil.copyfile(converted_dir / name, out / name)
+    manifest = json.loads((converted_dir / "manifest.json").read_text())
     manifest["artifacts"] = [a for a in manifest["artifacts"] if a["file"] in ("model_int8.tflite", "model_float32.tflite")]
     manifest["artifacts"][0].update(accuracy=0.9339, accuracy_drop_pp=-0.25)
     manifest["artifacts"][1].update(accuracy=0.9304, accuracy_drop_pp=0.1)

@@ -14,7 +14,6 @@ from edgecnn.bench.machine import cpu_flags, facts_line
 from edgecnn.bench.runner import fastest_verdict, verdict_line
 from edgecnn.cli import main
 
-REAL = Path(__file__).resolve().parents[2] / "artifacts" / "real"
 
 X86_VNNI = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2 avx512f avx512bw avx512_vnni avx_vnni\n"
 X86_AVX2 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2 sha_ni\n"
@@ -102,11 +101,11 @@ def test_only_floats_measured_and_smallest_batch_best_threads() -> None:
 
 
 @pytest.fixture
-def fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def fake_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, converted_dir: Path) -> list[str]:
     """Two real model files (their embedded format is read) with made-up timings: no interpreter runs."""
     models = []
     for name in ("model_int8.tflite", "model_float32.tflite"):
-        shutil.copyfile(REAL / name, tmp_path / name)
+        shutil.copyfile(converted_dir / name, tmp_path / name)
         models.append(str(tmp_path / name))
     timings = {"model_int8.tflite": 250.0, "model_float32.tflite": 140.0}
 
