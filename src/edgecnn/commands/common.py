@@ -9,9 +9,15 @@ from typing import Any, Callable, Sequence
 from ..datasets import DATASET_CHOICES
 
 
+#: One text for every command's --data-dir: where Fashion-MNIST is looked for, in order.
+DATA_DIR_HELP = ("folder holding the four Fashion-MNIST IDX files (else $EDGECNN_DATA, the Keras cache, "
+                 "then /usr/share/datasets/fashion-mnist from apt's dataset-fashion-mnist; convert and "
+                 "evaluate first try the folder recorded in the train.json beside the model)")
+
+
 def add_dataset_args(parser: argparse.ArgumentParser, default: str | None = "fashion-mnist") -> None:
     parser.add_argument("--dataset", default=default, help=f"dataset: {DATASET_CHOICES}")
-    parser.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (else $EDGECNN_DATA, else the Keras cache)")
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
     parser.add_argument("--seed", type=int, default=0, help="random seed (data split, synthetic set, weights)")
     parser.add_argument("--limit", type=int, help="use at most N training images (and N/6 test images)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_list_argument, add_subcommand
+from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn convert artifacts/model.keras                 # int8 TFLite (the Pi format)
   edgecnn convert artifacts/model.keras --all            # every format
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration-samples", type=int, default=500, metavar="N",
                    help="class-balanced training images that set the int8 ranges")
     p.add_argument("--dataset", help="dataset (as for train); default: the one in train.json beside the model")
-    p.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files (else $EDGECNN_DATA, else the Keras cache)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--seed", type=int, help="seed for the dataset split and the calibration draw; default: train.json's")
     p.add_argument("--limit", type=int, help="use at most N training images (as for train); default: train.json's")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (13-18)")

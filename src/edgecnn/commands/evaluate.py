@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_list_argument, add_subcommand
+from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn evaluate --model artifacts/model.keras --model artifacts/model_int8.tflite
   edgecnn evaluate --model artifacts/model_int8.tflite,artifacts/model_float32.tflite
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_list_argument(p, "--model", required=True, keep_files=True, metavar="MODEL",
                       help="a .keras, .tflite or .onnx model; several are compared side by side")
     p.add_argument("--dataset", help="fashion-mnist, synthetic or folder:DIR (default: the one recorded beside the model)")
-    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--seed", type=int, help="dataset seed (default: the one in train.json beside the model, else 0)")
     p.add_argument("--limit", type=int, help="use at most N training images and N/6 test images (default: train.json's)")
     p.add_argument("--plots", metavar="DIR", help="write one confusion-matrix PNG per model here (needs matplotlib)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_subcommand
+from .common import DATA_DIR_HELP, add_subcommand
 
 EXAMPLES = """  edgecnn pipeline --out artifacts                      # the full edgecnn recipe on Fashion-MNIST
   edgecnn pipeline --epochs 5 --out artifacts/quick
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_subcommand(sub, "pipeline", "train, convert to every format, evaluate, bench, and write report.md", EXAMPLES)
     p.add_argument("--dataset", default="fashion-mnist", help=f"dataset: {DATASET_CHOICES}")
-    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     from ..train.recipes import DEFAULT_RECIPE, RECIPES
 
     p.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="training recipe (see train --help)")
