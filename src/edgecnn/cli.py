@@ -17,7 +17,7 @@ import traceback
 from types import FrameType
 from typing import Iterator, Sequence
 
-from . import __version__
+from . import __version__, progress
 from .errors import EdgecnnError
 
 COMMANDS = ("train", "convert", "classify", "camera", "doctor", "evaluate", "bench", "pipeline")
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        with signal_handling(args.command):
-            return int(args.func(args) or 0)
+        with signal_handling(args.command), progress.suppressed(bool(getattr(args, "json", False))):
+            return int(args.func(args) or 0)  # with --json, no progress bar anywhere (edgecnn.progress)
     except KeyboardInterrupt as exc:
         print("edgecnn: interrupted", file=sys.stderr)
         return getattr(exc, "exit_code", 130)

@@ -7,12 +7,14 @@ exactly those classes.
 
 from __future__ import annotations
 
+import sys
 from typing import Callable, Iterator
 
 import numpy as np
 
 from ..datasets import Dataset
 from ..errors import DatasetError, UsageError
+from ..progress import track
 from ..train.trainer import to_model_input
 
 
@@ -43,10 +45,16 @@ def calibration_images(dataset: Dataset, samples: int, seed: int) -> np.ndarray:
 
 
 def representative_dataset(images: np.ndarray) -> Callable[[], Iterator[list[np.ndarray]]]:
-    """The generator factory TFLiteConverter wants: one single-image batch per step."""
+    """The generator factory TFLiteConverter wants: one single-image batch per step.
+
+    On a terminal the converter's pass over the images shows a progress bar (edgecnn.progress).
+    The stream is taken now: the conversion itself runs with stdout redirected (Keras' export
+    prints to it), and the bar must still reach the terminal.
+    """
+    stream = sys.stdout
 
     def generate() -> Iterator[list[np.ndarray]]:
-        for i in range(len(images)):
+        for i in track(range(len(images)), len(images), "calibrating int8", unit="image", stream=stream):
             yield [images[i:i + 1]]
 
     return generate

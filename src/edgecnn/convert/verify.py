@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluate.metrics import accuracy, agreement
+from ..progress import in_chunks
 
 #: Float conversions that must match Keras: 100% top-1 agreement, probabilities within this.
 EXACT_FORMATS = ("onnx", "float32")
@@ -56,6 +57,7 @@ def predict(file_name: str, model_bytes: bytes, images: np.ndarray) -> np.ndarra
 
     The artifact is not written to OUT yet (nothing is, until every artifact is built),
     so it is run from a private temporary folder with no labels.txt or manifest beside it.
+    The images go in chunks, counted by a progress bar on a terminal.
     """
     from ..runtime import Classifier
     from ..tfenv import quiet_stderr
@@ -65,7 +67,7 @@ def predict(file_name: str, model_bytes: bytes, images: np.ndarray) -> np.ndarra
         path.write_bytes(model_bytes)
         with quiet_stderr():
             classifier = Classifier(path, num_threads=1)
-        return classifier.probabilities(images).astype(np.float64)
+        return in_chunks(classifier.probabilities, images, f"verifying {file_name}").astype(np.float64)
 
 
 def compare(fmt: str, probs: np.ndarray, reference: np.ndarray, labels: np.ndarray,

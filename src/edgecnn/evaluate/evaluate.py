@@ -12,6 +12,7 @@ from ..datasets import load_dataset
 from ..datasets.recorded import choose_dataset
 from ..errors import DatasetError, UsageError
 from ..fsutil import ensure_output_dir
+from ..progress import in_chunks
 from .metrics import (accuracy, agreement, confusion_matrix, f1_scores, format_confusion, precision_recall, support,
                       text_table)
 from .predict import LoadedModel, check_model_path, load_model
@@ -85,7 +86,8 @@ def evaluate(config: EvaluateConfig, log: Callable[[str], None] = print) -> dict
     log(f"evaluating {len(config.models)} model(s) on {dataset.name}{tag}: {len(dataset.y_test)} test images")
     reports = []
     for model in models:
-        report = model_report(model.path, model.probabilities(dataset.x_test), dataset.y_test, dataset.class_names)
+        probs = in_chunks(model.probabilities, dataset.x_test, f"evaluating {Path(model.path).name}")
+        report = model_report(model.path, probs, dataset.y_test, dataset.class_names)
         log(f"  {model.path}: accuracy {report['accuracy']:.4f}")
         reports.append(report)
     agreements = [[agreement(a["predictions"], b["predictions"]) for b in reports] for a in reports]

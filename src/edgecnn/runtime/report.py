@@ -19,11 +19,12 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence, Sized
 
 import numpy as np
 
 from ..errors import EdgecnnError
+from ..progress import progress_bar, write_line
 from .classifier import Classifier, Prediction
 from .files import Item
 
@@ -163,25 +164,34 @@ def print_results(clf: Classifier, items: Iterable[Item], top_k: int, as_json: b
     """
     summary = Summary()
     started = time.perf_counter()
+    # On a terminal, a bar counting images on `err` (stdout carries the answers); none with --json.
+    bar = None if as_json else progress_bar(len(items) if isinstance(items, Sized) else None, "classifying",
+                                            unit="image", stream=err)
     if workers > 1:
         from .parallel import classify_parallel
 
         results = classify_parallel(clf, items, top_k, workers)
     else:
         results = classify_items(clf, items, top_k)
-    for result in results:
-        summary.images += 1
-        if result.error is not None:
-            summary.failed += 1
-        line = format_json(result) if as_json else format_text(result)
-        _print_line(line, err if (result.error is not None and not as_json) else out)
+    try:
+        for result in results:
+            summary.images += 1
+            if result.error is not None:
+                summary.failed += 1
+            line = format_json(result) if as_json else format_text(result)
+            _print_line(line, err if (result.error is not None and not as_json) else out, bar)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _print_line(line: str, stream: IO[str]) -> None:
-    """print, with characters the stream cannot encode (an ASCII terminal) written as escapes."""
+def _print_line(line: str, stream: IO[str], bar: Any = None) -> None:
+    """print (lifting `bar` off the terminal first), with characters the stream cannot encode written as escapes."""
     try:
-        print(line, file=stream, flush=True)
+        write_line(line, stream, bar)
     except UnicodeEncodeError:
-        print(line.encode("ascii", "backslashreplace").decode("ascii"), file=stream, flush=True)
+        write_line(line.encode("ascii", "backslashreplace").decode("ascii"), stream, bar)

@@ -11,8 +11,6 @@ With `strategy` "mirrored" or "multiworker" the same job runs under tf.distribut
 from __future__ import annotations
 
 import platform
-import shutil
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +22,7 @@ from .. import __version__
 from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
 from ..fsutil import OutputSet, labels_text, output_folder
+from ..progress import progress_bar
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
 from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe
 
@@ -129,20 +128,6 @@ def epoch_logger(epochs: int, steps: int, log: Callable[[str], None]) -> Any:
             )
 
     return EpochLogger()
-
-
-def progress_bar(total: int, desc: str) -> Any:
-    """A tqdm bar that vanishes when done, only when stdout is a terminal and tqdm is installed."""
-    if not sys.stdout.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    # The size is passed in: after TensorFlow's import tqdm's own query of the terminal answers -1 x -1,
-    # which hides the bar; shutil asks the terminal and falls back to 80 x 24.
-    columns, lines = shutil.get_terminal_size()
-    return tqdm(total=total, desc=desc, leave=False, unit="batch", file=sys.stdout, ncols=columns, nrows=lines)
 
 
 def versions() -> dict[str, str]:
