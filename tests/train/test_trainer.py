@@ -84,32 +84,11 @@ def test_default_recipe_keeps_the_best_val_accuracy_epoch_and_records_it(tmp_pat
 
 def test_progress_bar_within_epochs_only_on_a_terminal(tmp_path):
     """On a terminal each epoch shows a tqdm bar before its line; piped output has the lines alone."""
-    import os
-    import pty
-    import subprocess
-    import sys
+    from ..terminal import run_on_terminal, run_piped
 
-    args = [sys.executable, "-m", "edgecnn", "train", "--dataset", "synthetic", "--limit", "300", "--epochs", "2",
-            "--batch-size", "16", "--out"]
-    import fcntl
-    import struct
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 columns wide
-    proc = subprocess.Popen(args + [str(tmp_path / "tty")], stdout=slave, stderr=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(timeout=120) == 0
-    on_tty = b"".join(chunks).decode(errors="replace")
+    args = ["train", "--dataset", "synthetic", "--limit", "300", "--epochs", "2", "--batch-size", "16", "--out"]
+    code, on_tty, _ = run_on_terminal(args + [str(tmp_path / "tty")], "stdout", tmp_path)
+    assert code == 0
     assert "batch/s" in on_tty and "/17 [" in on_tty and "epoch 2/2  loss" in on_tty, on_tty
-    piped = subprocess.run(args + [str(tmp_path / "pipe")], capture_output=True, text=True, timeout=120)
+    piped = run_piped(args + [str(tmp_path / "pipe")])
     assert piped.returncode == 0 and "epoch 2/2  loss" in piped.stdout and "batch/s" not in piped.stdout
