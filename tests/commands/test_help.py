@@ -1,5 +1,7 @@
 """Every command answers --help with at least one example, and the top level lists them all."""
 
+import re
+
 import pytest
 
 from edgecnn.cli import COMMANDS, build_parser, main
@@ -10,8 +12,26 @@ def registered_commands():
     return list(sub.choices)
 
 
-def test_every_planned_command_is_registered():
+def command_modules():
+    """Every module in edgecnn/commands that defines a sub-command (has `register`)."""
+    import importlib
+    import pkgutil
+
+    import edgecnn.commands as package
+
+    names = [m.name for m in pkgutil.iter_modules(package.__path__)]
+    return sorted(n for n in names if hasattr(importlib.import_module(f"edgecnn.commands.{n}"), "register"))
+
+
+def test_every_command_module_is_registered_and_runs_its_own_code():
+    """A new commands/<name>.py left out of COMMANDS, or registered under another name or with
+    another module's handler, fails here."""
     assert registered_commands() == list(COMMANDS)
+    assert command_modules() == sorted(COMMANDS)
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in COMMANDS:
+        func = sub.choices[name].get_default("func")
+        assert callable(func) and func.__module__ == f"edgecnn.commands.{name}", (name, func)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -25,4 +45,6 @@ def test_help_has_an_example(command, capsys):
 
 def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
-    assert "train" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    listed = re.findall(r"^    ([a-z]+) {2,}\S", out, re.MULTILINE)  # a command and its one-line help
+    assert listed == list(COMMANDS), out

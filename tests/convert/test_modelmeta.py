@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from edgecnn.errors import ModelError
-from edgecnn.modelmeta import onnx_metadata_props, read_metadata, tflite_metadata_entries
+from edgecnn.modelmeta import (METADATA_KEY, embedded_entry, onnx_metadata_props, read_metadata,
+                               tflite_metadata_entries)
 
 
 def test_imports_nothing_heavy() -> None:
@@ -30,48 +31,106 @@ def test_missing_and_unknown_files(tmp_path: Path) -> None:
 
 
 def test_garbage_and_empty(tmp_path: Path) -> None:
-    for name in ("x.tflite", "x.onnx"):
-        (tmp_path / name).write_bytes(b"")
-        assert_none_or_model_error(tmp_path / name)
-        (tmp_path / name).write_bytes(bytes(range(256)) * 3)
-        assert_none_or_model_error(tmp_path / name)
+    garbage = bytes(range(256)) * 3
+    for data, name, reason in ((b"", "x.tflite", "not a valid TFLITE model (not a TFLite flatbuffer"),
+                               (garbage, "x.tflite", "not a valid TFLITE model (not a TFLite flatbuffer"),
+                               (garbage, "x.onnx", "not a valid ONNX model (")):
+        (tmp_path / name).write_bytes(data)
+        assert_model_error(tmp_path / name, reason)
+    # An empty protobuf is a valid, empty ModelProto: no metadata, not an error (the runtime's
+    # model check refuses the file when it is loaded).
+    (tmp_path / "x.onnx").write_bytes(b"")
+    assert read_metadata(tmp_path / "x.onnx") is None
     (tmp_path / "text.tflite").write_text("hello, not a flatbuffer")
     with pytest.raises(ModelError, match="text.tflite: not a valid TFLITE model"):
         read_metadata(tmp_path / "text.tflite")
 
 
-def assert_none_or_model_error(path: Path) -> None:
-    try:
-        meta = read_metadata(path)
-    except ModelError as exc:
-        assert str(path) in str(exc) and "\n" not in str(exc)
-        return
-    assert meta is None or isinstance(meta, dict)
+def assert_model_error(path: Path, reason: str | tuple[str, ...]) -> str:
+    """read_metadata(path) raises a one-line ModelError "<path>: <reason>..."; its message."""
+    with pytest.raises(ModelError) as info:
+        read_metadata(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    reasons = (reason,) if isinstance(reason, str) else reason
+    assert message[len(f"{path}: "):].startswith(reasons), message
+    return message
 
 
 @pytest.mark.parametrize("name", ["model_int8.tflite", "model.onnx"])
 def test_truncated_files(converted_dir: Path, tmp_path: Path, name: str) -> None:
+    """A cut file still holding the whole entry and what leads to it gives the same metadata;
+    any other cut is a ModelError. Never None (the entry is there) and never a different dict.
+
+    The ONNX entry is the file's last field, so every cut loses it. The TFLite metadata is
+    reached from the file's start, so the short cuts must fail."""
     data = (converted_dir / name).read_bytes()
+    original = read_metadata(converted_dir / name)
+    assert isinstance(original, dict) and original["format"]
+    reason = "not a valid ONNX model (" if name.endswith(".onnx") else "not a valid TFLITE model ("
     target = tmp_path / name
     for cut in (4, 8, 16, 100, len(data) // 3, len(data) // 2, len(data) - 200, len(data) - 1):
         target.write_bytes(data[:cut])
-        assert_none_or_model_error(target)
+        if cut <= 100 or name.endswith(".onnx"):
+            assert_model_error(target, reason)
+            continue
+        try:
+            meta = read_metadata(target)
+        except ModelError:
+            assert_model_error(target, reason)
+        else:
+            assert meta == original, (cut, meta)
+
+
+def spans_of(data: bytes, needle: bytes) -> list[range]:
+    """Every place `needle` is in `data`, with the few bytes before it (a length prefix)."""
+    spans, start = [], data.find(needle)
+    while start != -1:
+        spans.append(range(max(0, start - 8), start + len(needle)))
+        start = data.find(needle, start + 1)
+    return spans
 
 
 @pytest.mark.parametrize("name", ["model_int8.tflite", "model.onnx"])
-def test_corrupted_bytes_never_crash(converted_dir: Path, tmp_path: Path, name: str) -> None:
-    """Random byte damage gives metadata, None or a ModelError; never another exception."""
+def test_corrupted_bytes(converted_dir: Path, tmp_path: Path, name: str) -> None:
+    """Random byte damage gives the same metadata or a ModelError naming the file. Only damage
+    to the entry's JSON may give a different dict (it may still be valid), and only damage to
+    an "edgecnn" name may give None (the entry is no longer found). Never another exception."""
     data = (converted_dir / name).read_bytes()
+    original = read_metadata(converted_dir / name)
+    entry = embedded_entry(converted_dir / name)
+    assert isinstance(original, dict) and entry
+    json_spans, name_spans = spans_of(data, entry), spans_of(data, METADATA_KEY.encode())
+    assert json_spans and name_spans
+    fmt = "ONNX" if name.endswith(".onnx") else "TFLITE"
+    reasons = (f"not a valid {fmt} model (", f"embedded '{METADATA_KEY}' metadata ")
     rng = random.Random(0)
     target = tmp_path / name
+    outcomes = {"same": 0, "error": 0, "entry damaged": 0}
     for _ in range(150):
         damaged = bytearray(data)
-        for _ in range(rng.randint(1, 20)):
-            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        hits = [rng.randrange(len(damaged)) for _ in range(rng.randint(1, 20))]
+        for pos in hits:
+            damaged[pos] = rng.randrange(256)
         if rng.random() < 0.3:  # hit the tail, where flatbuffer vtables and ONNX metadata live
-            damaged[-rng.randint(1, 3000)] = rng.randrange(256)
+            hits.append(len(damaged) - rng.randint(1, 3000))
+            damaged[hits[-1]] = rng.randrange(256)
         target.write_bytes(bytes(damaged))
-        assert_none_or_model_error(target)
+        changed = [pos for pos in hits if damaged[pos] != data[pos]]
+        json_hit = any(pos in span for pos in changed for span in json_spans)
+        name_hit = any(pos in span for pos in changed for span in name_spans)
+        try:
+            meta = read_metadata(target)
+        except ModelError:
+            assert_model_error(target, reasons)
+            outcomes["error"] += 1
+            continue
+        if meta == original:
+            outcomes["same"] += 1
+        else:
+            assert (name_hit if meta is None else json_hit), (changed, meta)
+            outcomes["entry damaged"] += 1
+    assert outcomes["same"] >= 100 and outcomes["error"] >= 1, outcomes
 
 
 def test_model_without_edgecnn_entry(tmp_path: Path) -> None:
@@ -89,9 +148,25 @@ def test_model_without_edgecnn_entry(tmp_path: Path) -> None:
     assert onnx_metadata_props((tmp_path / "bare.onnx").read_bytes()) == {"other": "thing"}
 
 
-def test_tflite_entries_without_edgecnn(converted_dir: Path) -> None:
+def test_tflite_entries_without_edgecnn(tmp_path: Path) -> None:
+    """The converter's own .tflite (before edgecnn embeds its entry): its entries are listed, and
+    read_metadata says None (no edgecnn description), not an error."""
+    from edgecnn.convert.tflite import convert_tflite
+    from edgecnn.tfenv import import_tensorflow
+
+    keras = import_tensorflow().keras
+    data = convert_tflite(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), "float32")
+    entries = tflite_metadata_entries(data)
+    assert "min_runtime_version" in entries and METADATA_KEY not in entries, sorted(entries)
+    (tmp_path / "bare.tflite").write_bytes(data)
+    assert read_metadata(tmp_path / "bare.tflite") is None
+
+
+def test_tflite_entries_with_edgecnn(converted_dir: Path) -> None:
+    """What `edgecnn convert` writes: the converter's entries and edgecnn's, which read_metadata decodes."""
     entries = tflite_metadata_entries((converted_dir / "model_float32.tflite").read_bytes())
-    assert {"min_runtime_version", "edgecnn"} <= set(entries)
+    assert {"min_runtime_version", METADATA_KEY} <= set(entries)
+    assert read_metadata(converted_dir / "model_float32.tflite")["format"] == "tflite-float32"
 
 
 def test_bad_json_in_entry(tmp_path: Path) -> None:

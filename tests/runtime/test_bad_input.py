@@ -103,8 +103,8 @@ def test_bad_images_are_one_line_image_errors(int8_model, tmp_path, test_images)
     truncated.write_bytes(good.read_bytes()[:300])
     cases = {
         empty: "empty file (0 bytes)",
-        corrupt: "",
-        truncated: "corrupt or truncated",
+        corrupt: "not an image file Pillow can read",  # a JPEG marker, then nothing Pillow recognises
+        truncated: "corrupt or truncated image (",
         huge_png_header(tmp_path / "huge.png"): "image too large",
         tmp_path / "missing.png": "no such file",
         tmp_path: "is a folder",

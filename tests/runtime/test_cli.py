@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from edgecnn import FASHION_MNIST_CLASSES
 from edgecnn.cli import main
 
 from .conftest import huge_png_header, save_png
@@ -28,7 +29,7 @@ def image_folder(tmp_path, test_images):
     (folder / "empty.png").write_bytes(b"")
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 20)
     huge_png_header(folder / "huge.png")
-    bad = {"empty.png": "empty file (0 bytes)", "corrupt.jpg": "", "huge.png": "image too large"}
+    bad = {"empty.png": "empty file (0 bytes)", "corrupt.jpg": "corrupt or truncated image (", "huge.png": "image too large"}
     return folder, good, bad
 
 
@@ -73,9 +74,14 @@ def test_classify_every_format_gives_the_same_labels(models, image_folder, capsy
     folder, good, _ = image_folder
     answers = {}
     for name in ("model_int8.tflite", "model_float32.tflite", "model.onnx"):
-        main(["classify", "--model", str(models / name), "--json", *map(str, good)])
-        answers[name] = [json.loads(line)["label"] for line in capsys.readouterr().out.splitlines()]
-    assert len({tuple(v) for v in answers.values()}) == 1, answers
+        rc = main(["classify", "--model", str(models / name), "--json", *map(str, good)])
+        out, err = capsys.readouterr()
+        assert rc == 0, (name, err)
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["path"] for r in records] == list(map(str, good)), (name, records)  # one answer per image
+        assert all(r["label"] in FASHION_MNIST_CLASSES for r in records), (name, records)
+        answers[name] = [r["label"] for r in records]
+    assert answers["model_float32.tflite"] == answers["model_int8.tflite"] == answers["model.onnx"], answers
 
 
 def test_bad_top_k_and_threads(int8_model, image_folder, capsys):

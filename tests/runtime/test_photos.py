@@ -7,6 +7,8 @@ runtime's preprocessing must turn the second into the first.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -67,21 +69,32 @@ def test_photo_is_inverted_cropped_and_centred(tmp_path):
     assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 3 and abs((rows.min() + rows.max()) / 2 - 13.5) <= 3
 
 
-@pytest.mark.parametrize("invert_flag", [None, True])
-def test_cli_invert_flags(int8_model, tmp_path, capsys, invert_flag):
-    """--invert forces what automatic polarity does for a dark-on-light picture; --no-invert refuses it."""
+@pytest.mark.parametrize("flag, inverted", [([], (True, False)), (["--invert"], (True, True)),
+                                           (["--no-invert"], (False, False))])
+def test_cli_invert_flags(int8_model, tmp_path, capsys, flag, inverted):
+    """Automatic polarity inverts a dark item on light but not a light item on dark; --invert
+    inverts both, --no-invert neither.
+
+    Each answer must be the library's with the polarity forced that way, and (checked first, so
+    the comparison can tell them apart) the two polarities must give each picture different answers."""
     from edgecnn.cli import main
 
     rng = np.random.default_rng(3)
-    dark_on_light = save_png(tmp_path / "dark.png", 255 - frame(render_item(1, rng)))
-    flag = ["--invert"] if invert_flag else []
-    assert main(["classify", "--model", str(int8_model), "--json", *flag, str(dark_on_light)]) == 0
-    auto = capsys.readouterr().out
-    assert main(["classify", "--model", str(int8_model), "--json", "--no-invert", str(dark_on_light)]) == 0
-    forced_off = capsys.readouterr().out
-    clf = Classifier(int8_model)
-    assert Classifier(int8_model, invert=True).prepare(dark_on_light).tolist() == clf.prepare(dark_on_light).tolist()
-    assert auto != forced_off  # a black item on white is not what the model was trained on
+    item = frame(render_item(1, rng))
+    pictures = [save_png(tmp_path / "dark_on_light.png", 255 - item), save_png(tmp_path / "light_on_dark.png", item)]
+    expected = []
+    for picture, invert in zip(pictures, inverted):
+        answers = {}
+        for forced in (True, False):
+            best = Classifier(int8_model, invert=forced).classify(picture, top_k=10)
+            answers[forced] = [(p.index, round(p.score, 6)) for p in best]
+        assert answers[True] != answers[False], picture
+        expected.append(answers[invert])
+    rc = main(["classify", "--model", str(int8_model), "--json", "--top-k", "10", *flag, *map(str, pictures)])
+    assert rc == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"] for r in records] == list(map(str, pictures))
+    assert [[(p["index"], p["score"]) for p in r["top_k"]] for r in records] == expected
 
 
 def test_exif_orientation_is_applied(int8_model, tmp_path):
