@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("EDGECNN_OFFLINE", "1")  # tests never touch the network
+os.environ.setdefault("EDGECNN_OFFLINE", "1")  # edgecnn never touches the network in tests (only `network`-marked ones call pip)
 
 #: Small but real: about 0.85+ test accuracy on the synthetic set in 3 epochs. The `seed`
 #: recipe (no label smoothing) keeps its scores sharp, so the runtime tests that pick
