@@ -110,11 +110,11 @@ def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | Non
     started = time.perf_counter()
     log(f"converting to {fmt} ...")
     if fmt in ("int8", "float32", "float16"):
-        from .tflite import convert_tflite, embed_tflite_metadata, tflite_io
+        from .tflite import convert_tflite, finish_tflite, tflite_io
 
         raw = convert_tflite(model, fmt, calibration, config.uint8_io)
         inp, outp = tflite_io(raw)
-        data = embed_tflite_metadata(raw, artifact_metadata(fmt, dataset, inp, outp))
+        data = finish_tflite(raw, artifact_metadata(fmt, dataset, inp, outp))
         engine = "tflite"
     else:
         from .onnx_export import export_onnx, finish_onnx, onnx_io, quantize_onnx_int8

@@ -73,12 +73,14 @@ def tflite_io(model_bytes: bytes) -> tuple[dict, dict]:
     return describe(interpreter.get_input_details()[0]), describe(interpreter.get_output_details()[0])
 
 
-def embed_tflite_metadata(tflite_bytes: bytes, meta: dict) -> bytes:
+def embed_tflite_metadata(tflite_bytes: bytes, meta: dict, extra: dict[str, bytes] | None = None) -> bytes:
     """The model with `meta` as UTF-8 JSON in a Model.metadata entry named "edgecnn".
 
     tflite-support (which used to write metadata) is not installable on current Pythons,
-    so this uses the flatbuffers object API TensorFlow ships with its schema. An existing
-    "edgecnn" entry is replaced, the others (min_runtime_version, ...) are kept.
+    so this uses the flatbuffers object API TensorFlow ships with its schema. `extra`
+    adds more entries (name -> buffer bytes). An existing entry of the same name is
+    replaced, the others (min_runtime_version, ...) are kept. Bytes after the flatbuffer
+    (packed files) are not carried over.
     """
     from ..tfenv import import_tensorflow
 
@@ -87,15 +89,33 @@ def embed_tflite_metadata(tflite_bytes: bytes, meta: dict) -> bytes:
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite_bytes))
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = METADATA_KEY
-    entry.buffer = len(model.buffers) - 1
-    kept = [m for m in (model.metadata or []) if _name(m.name) != METADATA_KEY]
-    model.metadata = kept + [entry]
+    entries = {METADATA_KEY: json.dumps(meta, sort_keys=True).encode("utf-8"), **(extra or {})}
+    added = []
+    for name, data in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(data, dtype=np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = name
+        entry.buffer = len(model.buffers) - 1
+        added.append(entry)
+    kept = [m for m in (model.metadata or []) if _name(m.name) not in entries]
+    model.metadata = kept + added
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def finish_tflite(tflite_bytes: bytes, meta: dict) -> bytes:
+    """The .tflite file as written: edgecnn's "edgecnn" entry, the standard TFLITE_METADATA
+    entry naming labels.txt as the output's labels, and labels.txt packed after the model
+    (edgecnn.convert.tflite_metadata), so other TFLite tooling shows the class names too."""
+    from ..fsutil import labels_text
+    from .tflite_metadata import LABELS_FILE, METADATA_NAME, model_metadata, pack_associated_files
+
+    names = list(meta["class_names"])
+    standard = model_metadata(names, version=str(meta.get("edgecnn_version", "")),
+                              description=f"edgecnn {meta.get('format', 'tflite')} classifier of {len(names)} classes")
+    model = embed_tflite_metadata(tflite_bytes, meta, {METADATA_NAME: standard})
+    return pack_associated_files(model, {LABELS_FILE: labels_text(names)})
 
 
 def _name(name: Any) -> str:
