@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .errors import EdgecnnError, ModelError, UsageError
+from .errors import EdgecnnError, ModelError, UsageError, one_line
 
 #: Nesting of arrays and objects; edgecnn's own documents use at most 5.
 MAX_DEPTH = 16
@@ -400,8 +400,7 @@ def parse_json(doc: Document, data: bytes | str, where: str) -> Any:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
                            object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as exc:  # RecursionError: only if MAX_DEPTH were set too high
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise doc.error(f"{_subject(doc, where)} is not valid JSON ({reason})") from None
+        raise doc.error(f"{_subject(doc, where)} is not valid JSON ({one_line(exc)})") from None
     try:
         doc.schema.check(value, "")
     except SchemaViolation as exc:

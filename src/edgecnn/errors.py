@@ -34,3 +34,21 @@ class VerificationError(EdgecnnError):
     """A converted artifact that does not match the Keras model closely enough."""
 
     exit_code = 3
+
+
+def one_line(exc: BaseException, limit: int = 200, *, typed: bool = False) -> str:
+    """`exc`'s message as one line for a user: whitespace runs collapsed, cut to `limit` characters.
+
+    Args:
+      exc: the exception (libraries' messages are often multi-line and long).
+      limit: the most characters of the message kept.
+      typed: prefix the exception's type name ("OSError: ...").
+
+    Returns:
+      The shortened message; the type name when the message is empty.
+    """
+    text = " ".join(str(exc).split())[:limit]
+    name = type(exc).__name__
+    if not text:
+        return name
+    return f"{name}: {text}" if typed else text

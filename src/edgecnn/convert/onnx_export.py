@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import INPUT_SHAPE, __version__
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..modelmeta import METADATA_KEY
 from .describe import tensor_description
 
@@ -37,8 +37,7 @@ def export_onnx(model: Any, opset: int) -> Any:
         with quiet_stderr():
             proto, _ = tf2onnx.convert.from_function(function, input_signature=[spec], opset=opset)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"ONNX export (opset {opset}) failed: {first[:300]}") from None
+        raise ModelError(f"ONNX export (opset {opset}) failed: {one_line(exc, 300)}") from None
     _rename_io(proto)
     proto.producer_name, proto.producer_version = "edgecnn", __version__
     return proto
@@ -81,7 +80,7 @@ def finish_onnx(proto: Any, meta: dict) -> bytes:
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
-        raise ModelError(f"exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
+        raise ModelError(f"exported ONNX model fails onnx.checker: {one_line(exc, 300)}") from None
     return proto.SerializeToString()
 
 
@@ -112,8 +111,7 @@ def quantize_onnx_int8(proto: Any, calibration: np.ndarray) -> Any:
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
             )
         except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ModelError(f"ONNX int8 quantization failed: {first[:300]}") from None
+            raise ModelError(f"ONNX int8 quantization failed: {one_line(exc, 300)}") from None
         finally:
             logging.disable(previous)
         return onnx.load(dst)

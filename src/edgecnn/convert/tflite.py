@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 from ..modelmeta import METADATA_KEY
 from .calibration import representative_dataset
 from .describe import tensor_description
@@ -52,8 +52,7 @@ def convert_tflite(model: Any, fmt: str, calibration: np.ndarray | None = None, 
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")  # int8 I/O is intended
             return bytes(converter.convert())
     except Exception as exc:  # the converter's errors are long and many-typed; keep one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"TFLite {fmt} conversion failed: {first[:300]}") from None
+        raise ModelError(f"TFLite {fmt} conversion failed: {one_line(exc, 300)}") from None
 
 
 def tflite_io(model_bytes: bytes) -> tuple[dict, dict]:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ModelError, UsageError
+from ..errors import ModelError, UsageError, one_line
 from .files import read_model_file
 from .tflite_check import check_tflite_bytes
 
@@ -106,7 +106,7 @@ def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
             else:
                 module = importlib.import_module(module_name)
         except Exception as exc:  # ImportError, or a wheel built for another numpy (AttributeError...)
-            problems.append(f"{package}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            problems.append(f"{package}: {one_line(exc, typed=True)}")
             continue
         return name, _package_version(package), module.Interpreter
     if key == "auto":
@@ -122,12 +122,6 @@ def _package_version(package: str) -> str:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "?"
-
-
-def _clean_error(exc: BaseException) -> str:
-    """An interpreter's multi-line error as one line."""
-    text = " ".join(str(exc).split())
-    return text[:300] if text else type(exc).__name__
 
 
 class TFLiteBackend(Backend):
@@ -155,7 +149,7 @@ class TFLiteBackend(Backend):
                 interp = self._cls(model_content=self._data, num_threads=self._threads)
                 interp.allocate_tensors()
         except Exception as exc:
-            raise ModelError(f"{self._path}: {self.name} cannot load this model ({_clean_error(exc)})") from None
+            raise ModelError(f"{self._path}: {self.name} cannot load this model ({one_line(exc, 300)})") from None
         return interp
 
     def _bind_run_one(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -247,7 +241,7 @@ class OnnxBackend(Backend):
         except ModelError:
             raise
         except Exception as exc:  # incl. UnicodeDecodeError from tensor names or shapes that are not UTF-8
-            raise ModelError(f"{path}: not a loadable ONNX model ({_clean_error(exc)})") from None
+            raise ModelError(f"{path}: not a loadable ONNX model ({one_line(exc, 300)})") from None
         self._in_name, self._out_names = inputs[0].name, [outputs[0].name]
 
     def run_one(self, x: np.ndarray) -> np.ndarray:

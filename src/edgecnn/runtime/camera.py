@@ -29,7 +29,7 @@ from typing import IO, Any, Callable
 
 import numpy as np
 
-from ..errors import EdgecnnError
+from ..errors import EdgecnnError, one_line
 from .classifier import Classifier, Prediction
 
 PICAMERA2 = "picamera2"
@@ -115,7 +115,7 @@ def _open_picamera2() -> FrameSource:
         camera.configure(config)
         camera.start()
     except Exception as exc:
-        raise CameraError(f"picamera2: cannot open the camera module ({_one_line(exc)}); "
+        raise CameraError(f"picamera2: cannot open the camera module ({one_line(exc)}); "
                           "check the ribbon cable and run: rpicam-hello --list-cameras") from None
 
     def close() -> None:
@@ -231,7 +231,7 @@ class _Blocking:
         if thread.is_alive():
             raise CameraError(f"{self.kind}: {self.timed_out(doing)}")
         if "error" in box:
-            raise CameraError(f"{self.kind}: cannot be read ({_one_line(box['error'])})")
+            raise CameraError(f"{self.kind}: cannot be read ({one_line(box['error'])})")
         return box["value"]
 
     def timed_out(self, doing: str) -> str:
@@ -380,6 +380,3 @@ class _Window:
         except Exception:
             pass
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__

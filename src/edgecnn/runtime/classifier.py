@@ -39,7 +39,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ..errors import EdgecnnError, ModelError, UsageError
+from ..errors import EdgecnnError, ModelError, UsageError, one_line
 from . import preprocess
 from .backends import Backend, TensorSpec, load_backend
 from .files import check_model_file
@@ -193,7 +193,7 @@ class Classifier:
 
     def _run_error(self, exc: Exception) -> ModelError:
         """An interpreter's exception as one line naming the model."""
-        return ModelError(f"{self.path}: the model fails to run ({' '.join(str(exc).split())[:200]})")
+        return ModelError(f"{self.path}: the model fails to run ({one_line(exc)})")
 
     # ------------------------------------------------------------------ input side
 
@@ -339,7 +339,7 @@ class Classifier:
         except ModelError:
             raise  # NaN or infinite scores on blank pictures: broken weights, said at load time
         except Exception as exc:
-            raise ModelError(f"{self.path}: the model loads but fails to run ({' '.join(str(exc).split())[:200]})") from None
+            raise ModelError(f"{self.path}: the model loads but fails to run ({one_line(exc)})") from None
         tolerance = 0.02 + (self._out_scale or 0.0) * self.num_classes
         sums_to_one = bool(np.all(np.abs(scores.sum(axis=1) - 1.0) <= tolerance))
         in_range = bool(scores.min() >= -0.01 and scores.max() <= 1.01)

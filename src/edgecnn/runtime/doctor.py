@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
+from ..errors import one_line
+
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 PI_OS_FIX = "flash Raspberry Pi OS (64-bit) Bookworm with Raspberry Pi Imager"
 
@@ -123,7 +125,7 @@ def _try_import(module: str) -> str | None:
         importlib.import_module(module)
         return None
     except Exception as exc:  # ImportError, or numpy ABI trouble (AttributeError, RuntimeError...)
-        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+        return one_line(exc, 160, typed=True)
 
 
 def check_interpreters() -> list[Check]:

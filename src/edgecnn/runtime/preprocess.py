@@ -29,7 +29,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageError, UsageError
+from ..errors import ImageError, UsageError, one_line
 from .files import file_kind, os_problem
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
@@ -88,7 +88,7 @@ def open_image(path: str | os.PathLike[str], gray: bool = False) -> Image.Image:
     except PermissionError:
         raise ImageError(f"{p}: permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{p}: corrupt or truncated image ({' '.join(str(exc).split())[:200]})") from None
+        raise ImageError(f"{p}: corrupt or truncated image ({one_line(exc)})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .. import documents
-from ..errors import EdgecnnError, UsageError
+from ..errors import EdgecnnError, UsageError, one_line
 
 if TYPE_CHECKING:  # the CLI imports this module to build --help: keep it light
     import numpy as np
@@ -403,8 +403,8 @@ def make_strategy(name: str, cluster: Cluster | None, join_timeout_s: float | No
         with _signals_end_the_process():
             return tf.distribute.MultiWorkerMirroredStrategy()
     except tf.errors.OpError as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0][:200]
-        raise UsageError(f"the other workers did not all join TensorFlow's cluster within {timeout_s:g} s ({first}); "
+        raise UsageError(f"the other workers did not all join TensorFlow's cluster within {timeout_s:g} s "
+                         f"({one_line(exc).split('. ')[0]}); "
                          f"start the same command again on every worker") from None
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import INPUT_SHAPE
-from ..errors import ModelError
+from ..errors import ModelError, one_line
 
 #: Trainable parameters per layer with weights, in order (Conv, Conv, Dense, Dense).
 EXPECTED_PARAMS = (640, 36_928, 204_928, 1_290)
@@ -55,8 +55,7 @@ def load_keras_model(path: Path) -> Any:
         with quiet_stderr():
             model = keras.models.load_model(path, compile=False, safe_mode=True)  # never runs a Lambda's code
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, KeyError...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: not a readable Keras model ({reason[:200]})") from None
+        raise ModelError(f"{path}: not a readable Keras model ({one_line(exc)})") from None
     check_image_model(path, model)
     return model
 
