@@ -108,20 +108,13 @@ def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
         except Exception as exc:  # ImportError, or a wheel built for another numpy (AttributeError...)
             problems.append(f"{package}: {one_line(exc, typed=True)}")
             continue
-        return name, _package_version(package), module.Interpreter
+        from .doctor import version_of
+
+        return name, version_of(package) or "?", module.Interpreter
     if key == "auto":
         raise ModelError("no TFLite interpreter installed: pip install ai-edge-litert "
                          "(or tflite-runtime 'numpy<2' on 32-bit Raspberry Pi OS); run edgecnn doctor")
     raise ModelError(f"backend {key} is not usable ({problems[0]}); run edgecnn doctor")
-
-
-def _package_version(package: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "?"
 
 
 class TFLiteBackend(Backend):

@@ -36,6 +36,7 @@ class Check:
 
 
 def version_of(dist: str) -> str | None:
+    """The installed version of distribution `dist`, or None if it is not installed."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
