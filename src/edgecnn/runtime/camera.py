@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import EdgecnnError, one_line
 from .classifier import Classifier, Prediction
+from .report import prediction_fields
 
 PICAMERA2 = "picamera2"
 AUTO = "auto"
@@ -296,10 +297,7 @@ def _is_image(frame: Any) -> bool:
 def format_frame(frame_no: int, predictions: list[Prediction], fps: float, as_json: bool) -> str:
     best = predictions[0]
     if as_json:
-        return json.dumps({"frame": frame_no, "label": best.label, "index": best.index,
-                           "score": round(best.score, 6), "fps": round(fps, 2),
-                           "top_k": [{"label": p.label, "index": p.index, "score": round(p.score, 6)}
-                                     for p in predictions]})
+        return json.dumps({"frame": frame_no, **prediction_fields(predictions, fps=round(fps, 2))})
     others = "".join(f", {p.label} ({p.score:.3f})" for p in predictions[1:])
     return f"frame {frame_no}: {best.label} ({best.score:.3f}){others}  {fps:.1f} FPS"
 

@@ -148,10 +148,14 @@ def format_text(result: Result) -> str:
 def format_json(result: Result) -> str:
     if result.error is not None:
         return json.dumps({"path": result.path, "error": result.error})
-    best = result.predictions[0]
-    record = {"path": result.path, "label": best.label, "index": best.index, "score": round(best.score, 6),
-              "top_k": [{"label": p.label, "index": p.index, "score": round(p.score, 6)} for p in result.predictions]}
-    return json.dumps(record)
+    return json.dumps({"path": result.path, **prediction_fields(result.predictions)})
+
+
+def prediction_fields(predictions: Sequence[Prediction], **extra: Any) -> dict[str, Any]:
+    """The JSON fields of one classification: the best class's, then `extra`, then "top_k" (best first)."""
+    best = predictions[0]
+    return {"label": best.label, "index": best.index, "score": round(best.score, 6), **extra,
+            "top_k": [{"label": p.label, "index": p.index, "score": round(p.score, 6)} for p in predictions]}
 
 
 def print_results(clf: Classifier, items: Iterable[Item], top_k: int, as_json: bool, out: IO[str], err: IO[str],
