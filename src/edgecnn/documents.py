@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from . import filenames
 from .errors import EdgecnnError, ModelError, UsageError, one_line
 
 #: Nesting of arrays and objects; edgecnn's own documents use at most 5.
@@ -313,8 +314,8 @@ class Document:
 
 
 EMBEDDED_METADATA = Document("embedded 'edgecnn' metadata", EMBEDDED_METADATA_SCHEMA, ModelError)
-MANIFEST = Document("manifest.json", MANIFEST_SCHEMA, ModelError)
-TRAIN_JSON = Document("train.json", TRAIN_JSON_SCHEMA, UsageError)
+MANIFEST = Document(filenames.MANIFEST_FILE, MANIFEST_SCHEMA, ModelError)
+TRAIN_JSON = Document(filenames.TRAIN_JSON, TRAIN_JSON_SCHEMA, UsageError)
 TF_CONFIG = Document("TF_CONFIG", TF_CONFIG_SCHEMA, UsageError, MAX_TF_CONFIG_BYTES)
 HELLO = Document("worker hello", HELLO_SCHEMA, UsageError, MAX_HELLO_BYTES)
 

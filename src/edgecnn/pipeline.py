@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .convert.config import ALL_FORMATS, ARTIFACT_FILES
+from .convert.config import ALL_FORMATS
+from .filenames import ARTIFACT_FILES, MODEL_FILE
 from .errors import UsageError, VerificationError
 from .fsutil import output_folder
 
@@ -99,7 +100,7 @@ def _run_pipeline(config: PipelineConfig, out: Path, log: Callable[[str], None])
     except VerificationError as exc:
         failure = str(exc)
         log(f"conversion verification FAILED: {failure} (the report still follows)")
-    candidates = [out / "model.keras"] + [out / ARTIFACT_FILES[f] for f in ALL_FORMATS]
+    candidates = [out / MODEL_FILE] + [out / ARTIFACT_FILES[f] for f in ALL_FORMATS]
     models = [str(p) for p in candidates if p.is_file()]
     step(log, "3/4 evaluate")
     evaluation = evaluate(EvaluateConfig(models, config.dataset, data_dir, config.seed, config.limit,

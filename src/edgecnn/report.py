@@ -13,6 +13,7 @@ from .bench.machine import facts_line
 from .bench.runner import verdict_line
 from .convert.manifest import change_vs_keras
 from .documents import MANIFEST, read_json
+from .filenames import ARTIFACT_FILES, MANIFEST_FILE
 from .fsutil import write_text_atomic
 
 
@@ -25,9 +26,9 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
 
 def conversion_section(out: Path) -> list[str]:
     """Keras's accuracy and one row per converted artifact, from OUT/manifest.json."""
-    manifest_path = out / "manifest.json"
+    manifest_path = out / MANIFEST_FILE
     if not manifest_path.is_file():
-        return ["No manifest.json: conversion did not run."]
+        return [f"No {MANIFEST_FILE}: conversion did not run."]
     manifest = read_json(MANIFEST, manifest_path)
     rows = []
     for art in manifest.get("artifacts", []):
@@ -87,18 +88,18 @@ def format_rows(evaluation: dict[str, Any], bench: dict[str, Any]) -> list[dict[
 
 def next_steps(out: Path) -> list[str]:
     """Commands that work from a pip install (no repository checkout): edgecnn's own commands, here and on a Pi."""
-    model = f"{out}/model_int8.tflite"
+    model = f"{out}/{ARTIFACT_FILES['int8']}"
     return [
         "```sh",
         f"edgecnn classify --model {model} photo.jpg",
         f"edgecnn camera --model {model} --source 0",
-        f"edgecnn bench --model {model} --model {out}/model_float32.tflite   # which format is fastest on this machine",
+        f"edgecnn bench --model {model} --model {out}/{ARTIFACT_FILES['float32']}   # which format is fastest on this machine",
         "# On a Raspberry Pi (64-bit OS): the runtime alone (no TensorFlow), then the model file",
         "# (its class names and preprocessing are inside it):",
         f"#   pi$ python3 -m venv --system-site-packages ~/edgecnn-venv && ~/edgecnn-venv/bin/pip install \"edgecnn[pi]=={__version__}\"",
         "#       (or install the same wheel or source you installed edgecnn from here, with its [pi] extra)",
         f"scp {model} pi@raspberrypi.local:",
-        "#   pi$ ~/edgecnn-venv/bin/edgecnn classify --model model_int8.tflite photo.jpg",
+        f"#   pi$ ~/edgecnn-venv/bin/edgecnn classify --model {ARTIFACT_FILES['int8']} photo.jpg",
         "```",
     ]
 

@@ -4,7 +4,8 @@ Importing this package is cheap; TensorFlow, tf2onnx and ONNX Runtime are import
 only inside the functions that use them.
 """
 
-from .config import ALL_FORMATS, ARTIFACT_FILES, DEFAULT_FORMATS, FORMATS, ConvertConfig
+from ..filenames import ARTIFACT_FILES
+from .config import ALL_FORMATS, DEFAULT_FORMATS, FORMATS, ConvertConfig
 from .pipeline import ConvertResult, convert
 
 __all__ = ["ALL_FORMATS", "ARTIFACT_FILES", "DEFAULT_FORMATS", "FORMATS", "ConvertConfig", "ConvertResult", "convert"]

@@ -15,15 +15,6 @@ ALL_FORMATS: tuple[str, ...] = FORMATS
 #: With no format flag, `convert` does what a Pi needs most: full-integer int8 TFLite.
 DEFAULT_FORMATS: tuple[str, ...] = ("int8",)
 
-#: File name of each format's artifact in the output folder.
-ARTIFACT_FILES: dict[str, str] = {
-    "int8": "model_int8.tflite",
-    "float32": "model_float32.tflite",
-    "float16": "model_float16.tflite",
-    "onnx": "model.onnx",
-    "onnx-int8": "model_int8.onnx",
-}
-
 DEFAULT_CALIBRATION_SAMPLES = 500
 DEFAULT_OPSET = 17
 DEFAULT_MAX_INT8_DROP = 1.0

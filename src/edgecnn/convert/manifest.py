@@ -14,10 +14,10 @@ from typing import Any
 from .. import __version__, documents
 from ..datasets import Dataset
 from ..errors import EdgecnnError
+from ..filenames import MANIFEST_FILE
 from ..fsutil import sha256_file
 from ..modelmeta import PREPROCESSING
 
-MANIFEST_FILE, LABELS_FILE = "manifest.json", "labels.txt"
 
 
 @dataclass

@@ -35,12 +35,13 @@ import io
 import zipfile
 from typing import Sequence
 
+from ..filenames import LABELS_FILE
+
 #: Model.metadata entry name and file identifier standard tooling looks for.
 METADATA_NAME = "TFLITE_METADATA"
 FILE_IDENTIFIER = b"M001"
 #: The oldest metadata parser that understands every field written here (all are from 1.0.0).
 MIN_PARSER_VERSION = "1.0.0"
-LABELS_FILE = "labels.txt"
 
 # Field (vtable slot) numbers of metadata_schema.fbs. A union field takes two slots:
 # its type (a ubyte) and then its value.

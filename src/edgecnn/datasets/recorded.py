@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import documents
+from ..filenames import TRAIN_JSON
 
-TRAIN_JSON = "train.json"
 
 
 @dataclass
@@ -38,7 +38,7 @@ def read_train_json(model_path: Path) -> dict | None:
         return None
     report = documents.read_json(documents.TRAIN_JSON, path)
     if not isinstance(report, dict):
-        raise documents.TRAIN_JSON.error(f"{path}: train.json is not a JSON object; fix it or pass --dataset")
+        raise documents.TRAIN_JSON.error(f"{path}: {TRAIN_JSON} is not a JSON object; fix it or pass --dataset")
     return report
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ModelError
+from ..filenames import LABELS_FILE
 from ..fsutil import read_labels_file
 
 
@@ -30,7 +31,7 @@ def load_keras(model_path: str) -> LoadedModel:
     from ..train.trainer import to_model_input
 
     model = load_keras_model(Path(model_path))
-    labels = Path(model_path).parent / "labels.txt"  # what `edgecnn train` writes beside model.keras
+    labels = Path(model_path).parent / LABELS_FILE  # what `edgecnn train` writes beside model.keras
     names = read_labels_file(labels) if labels.is_file() else None
     return LoadedModel(model_path, names,
                        lambda images: np.asarray(model.predict(to_model_input(images), batch_size=256, verbose=0)))

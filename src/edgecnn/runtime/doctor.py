@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import one_line
+from ..filenames import ARTIFACT_FILES
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 PI_OS_FIX = "flash Raspberry Pi OS (64-bit) Bookworm with Raspberry Pi Imager"
@@ -247,7 +248,7 @@ def check_model(path: str) -> list[Check]:
             return [Check("model", FAIL, f"{detail} (the model was not checked)", INTERPRETER_FIXES[suffix])]
         if suffix in (".keras", ".h5"):
             return [Check("model", FAIL, detail, f"edgecnn convert {path}, then: edgecnn doctor --model "
-                          f"{Path(path).with_name('model_int8.tflite')}")]
+                          f"{Path(path).with_name(ARTIFACT_FILES['int8'])}")]
         if not Path(path).exists():
             return [Check("model", FAIL, detail, "check the path")]
         return [Check("model", FAIL, detail, "copy the model file again; if it is still refused, convert it again "

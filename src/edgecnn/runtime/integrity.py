@@ -16,8 +16,8 @@ from typing import IO
 
 from ..documents import MANIFEST, read_json
 from ..errors import EdgecnnError
+from ..filenames import MANIFEST_FILE
 
-MANIFEST_FILE = "manifest.json"
 
 
 def manifest_digest(model_path: str | os.PathLike[str]) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import documents
 from ..errors import ModelError
+from ..filenames import LABELS_FILE, MANIFEST_FILE
 from ..fsutil import read_labels_file
 from ..modelmeta import PREPROCESSING as DEFAULT_PREPROCESSING  # what edgecnn models expect by default
 from ..modelmeta import decode_metadata, embedded_entry
@@ -53,7 +54,7 @@ def read_embedded(path: Path) -> dict[str, Any] | None:
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:
-    manifest = path.parent / "manifest.json"
+    manifest = path.parent / MANIFEST_FILE
     if not manifest.is_file():
         return None
     try:
@@ -87,12 +88,12 @@ def model_info(path: Path, num_classes: int) -> ModelInfo:
             preprocessing.update(source["preprocessing"])
     candidates = [
         ("metadata", f"{path} (embedded metadata)", (meta or {}).get("class_names")),
-        ("manifest.json", str(path.parent / "manifest.json"),
+        (MANIFEST_FILE, str(path.parent / MANIFEST_FILE),
          entry.get("class_names") or (manifest or {}).get("class_names")),
     ]
-    labels_txt = path.parent / "labels.txt"
+    labels_txt = path.parent / LABELS_FILE
     if labels_txt.is_file():
-        candidates.append(("labels.txt", str(labels_txt), read_labels_file(labels_txt)))
+        candidates.append((LABELS_FILE, str(labels_txt), read_labels_file(labels_txt)))
     for source, where, names in candidates:
         if names:
             return ModelInfo(_checked(names, num_classes, where), source, preprocessing, meta)

@@ -21,12 +21,12 @@ import numpy as np
 from .. import __version__
 from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
+from ..filenames import LABELS_FILE, MODEL_FILE, TRAIN_JSON
 from ..fsutil import OutputSet, labels_text, output_folder
 from ..progress import progress_bar
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
 from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe
 
-MODEL_FILE, LABELS_FILE, TRAIN_JSON = "model.keras", "labels.txt", "train.json"
 
 
 @dataclass
