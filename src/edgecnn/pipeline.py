@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from .convert.config import ALL_FORMATS
 from .filenames import ARTIFACT_FILES, MODEL_FILE

@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .bench.machine import facts_line
 from .bench.runner import verdict_line

@@ -40,7 +40,7 @@ def sample_images(n: int) -> np.ndarray:
     return synthetic_images(n, seed=123)[0]
 
 
-def keras_runner(model_path: str, threads: int, batch: int) -> Callable[[np.ndarray], Any]:
+def keras_runner(model_path: str, threads: int) -> Callable[[np.ndarray], Any]:
     from ..tfenv import import_tensorflow
 
     tf = import_tensorflow()
@@ -66,7 +66,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
     batch, runs, warmup = config["batch"], config["runs"], config["warmup"]
     started = time.perf_counter()
     if config["backend"] == "keras":
-        run = keras_runner(config["model"], config["threads"], batch)
+        run = keras_runner(config["model"], config["threads"])
     else:
         run = runtime_runner(config["model"], config["backend"], config["threads"], batch)
     load_s = time.perf_counter() - started

@@ -307,7 +307,7 @@ def run_camera(clf: Classifier, source: FrameSource, *, window: bool = False, ma
     """Classify frames until the source ends, max_frames, q/Esc in the window, or Ctrl-C."""
     out = out or sys.stdout
     stats = CameraStats()
-    show = _Window(clf) if window else None
+    show = _Window() if window else None
     started = time.perf_counter()
     stats.recent.append(started)  # so the first frame has an FPS too
     try:
@@ -354,9 +354,8 @@ def display_available() -> tuple[bool, str]:
 class _Window:
     """An OpenCV window: the frame, the 28x28 the model sees (enlarged), label, score and FPS."""
 
-    def __init__(self, clf: Classifier) -> None:
+    def __init__(self) -> None:
         self.cv2 = _import_cv2()
-        self.clf = clf
 
     def update(self, frame: np.ndarray, color_order: str, pixels: np.ndarray, best: Prediction, fps: float) -> bool:
         cv2 = self.cv2
