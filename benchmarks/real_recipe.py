@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from edgecnn.bench.machine import facts_line, machine_facts
+from edgecnn.convert.manifest import change_vs_keras
 from edgecnn.errors import EdgecnnError
 from edgecnn.pipeline import PipelineConfig, run_pipeline
 
@@ -62,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Keras float32 test accuracy {result['keras_test_accuracy'] * 100:.2f}%")
     for fmt, row in result["formats"].items():
         acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.2f}%"
-        drop = "-" if row["drop_pp"] is None else f"{row['drop_pp']:+.2f} pp"
+        drop = "-" if row["drop_pp"] is None else change_vs_keras(row["drop_pp"])
         agree = "-" if row["agreement"] is None else f"{row['agreement'] * 100:.2f}%"
-        print(f"  {fmt:10s} accuracy {acc}  drop {drop}  agreement {agree}  {row['kb']} KB")
+        print(f"  {fmt:10s} accuracy {acc}  vs Keras {drop}  agreement {agree}  {row['kb']} KB")
     print(json.dumps(result))
     return 0
 
