@@ -215,11 +215,12 @@ def _read_onnx(data: bytes) -> bytes | None:
 # --------------------------------------------------------------------------- public
 
 
-def embedded_entry(path: str | os.PathLike[str]) -> bytes | None:
+def embedded_entry(path: str | os.PathLike[str], data: bytes | None = None) -> bytes | None:
     """The raw bytes of the "edgecnn" entry in a .tflite or .onnx file, or None if it has none.
 
     Raises ModelError (naming the file) when the file is missing, unreadable, or not
-    a model of that format as far as this stdlib walker can tell.
+    a model of that format as far as this stdlib walker can tell. `data`: the file's
+    bytes when the caller has them already.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -227,7 +228,7 @@ def embedded_entry(path: str | os.PathLike[str]) -> bytes | None:
         raise ModelError(f"{p}: unknown model format '{suffix}' (expected .tflite or .onnx)")
     from .runtime.files import read_model_file  # regular files under the size cap only
 
-    data = read_model_file(p)
+    data = read_model_file(p) if data is None else data
     try:
         return _read_tflite(data) if suffix == ".tflite" else _read_onnx(data)
     except (_Corrupt, struct.error, RecursionError) as exc:

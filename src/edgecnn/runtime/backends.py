@@ -71,11 +71,16 @@ def normalize_backend(name: str | None) -> str:
     return key
 
 
-def load_backend(path: str | os.PathLike[str], num_threads: int | None = None, backend: str = "auto") -> Backend:
-    """Open a .tflite or .onnx file with the requested (or first available) interpreter."""
+def load_backend(path: str | os.PathLike[str], num_threads: int | None = None, backend: str = "auto",
+                 data: bytes | None = None) -> Backend:
+    """Open a .tflite or .onnx file with the requested (or first available) interpreter.
+
+    `data`: the file's bytes when the caller has already read them (read_model_file), so
+    the file is read once. Raises ModelError or UsageError naming the file.
+    """
     p = Path(path)
     key = normalize_backend(backend)
-    data = read_model_file(p)
+    data = read_model_file(p) if data is None else data
     suffix = p.suffix.lower()
     if num_threads is not None and num_threads < 1:
         raise UsageError(f"--threads must be at least 1 (got {num_threads})")

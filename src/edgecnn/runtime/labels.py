@@ -36,7 +36,7 @@ class ModelInfo:
     metadata: dict[str, Any] | None = None  # the embedded "edgecnn" object, if any
 
 
-def read_embedded(path: Path) -> dict[str, Any] | None:
+def read_embedded(path: Path, data: bytes | None = None) -> dict[str, Any] | None:
     """The model's embedded "edgecnn" metadata, or None when it has none.
 
     Always read from the file with edgecnn.modelmeta, never from ONNX Runtime's
@@ -47,7 +47,7 @@ def read_embedded(path: Path) -> dict[str, Any] | None:
     a ModelError naming the file.
     """
     try:
-        raw = embedded_entry(path)
+        raw = embedded_entry(path, data)
     except ModelError:
         return None
     return None if raw is None else decode_metadata(path, raw)
@@ -72,9 +72,9 @@ def _manifest_entry(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     return {}
 
 
-def model_info(path: Path, num_classes: int) -> ModelInfo:
+def model_info(path: Path, num_classes: int, data: bytes | None = None) -> ModelInfo:
     """Class names (exactly `num_classes` of them) and preprocessing for the model at `path`."""
-    meta = read_embedded(path)
+    meta = read_embedded(path, data)
     try:
         manifest = _manifest(path)
     except ModelError:
