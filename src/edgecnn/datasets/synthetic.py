@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .. import FASHION_MNIST_CLASSES
-from ..runtime.preprocess import crop_to_item, pad_to_square, resize_area
+from ..runtime.preprocess import crop_to_item, fit_in_square
 from .base import Dataset
 
 CANVAS = 84  # drawn at 3x the model size, then area-downsampled: smooth edges
@@ -137,7 +137,7 @@ def render_item(cls: int, rng: np.random.Generator, canvas: int = CANVAS) -> np.
 
 def frame(item: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
     """Frame a light-on-black rendering as Fashion-MNIST does (and as `prepare` does)."""
-    return resize_area(pad_to_square(crop_to_item(item)), size)
+    return fit_in_square(crop_to_item(item), size)
 
 
 def synthetic_images(n: int, seed: int, size: tuple[int, int] = (28, 28)) -> tuple[np.ndarray, np.ndarray]:
