@@ -30,6 +30,18 @@ class ImageError(EdgecnnError):
     """An image that cannot be read or used; the message names the file."""
 
 
+class NoItem(ImageError):
+    """A picture with no item in it (blank, uniform, featureless): an answer, not a class.
+
+    Raised by preprocess.prepare (and so by Classifier.classify on a picture that needs
+    preparing) instead of letting the model guess a class for an empty frame. It is an
+    ImageError so that any caller that does not handle it specially still reports it
+    as a problem with that one picture rather than a made-up label. Callers that report
+    answers (classify, camera, serve, pi_classify.py) print "no item" (JSON "no_item": true)
+    and do not count it as a failure.
+    """
+
+
 class VerificationError(EdgecnnError):
     """A converted artifact that does not match the Keras model closely enough."""
 
