@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Iterator, Sequence
 
 from . import __version__, progress
-from .errors import EdgecnnError
+from .errors import EdgecnnError, ExitStatus
 
 COMMANDS = ("train", "convert", "classify", "camera", "doctor", "evaluate", "bench", "pipeline")
 #: Commands whose product is one committed output set: once it is on disk the run is over,
@@ -67,7 +67,7 @@ class Interrupted(KeyboardInterrupt):
 
     def __init__(self, signum: int = signal.SIGINT) -> None:
         super().__init__(signal.Signals(signum).name)
-        self.exit_code = 128 + signum
+        self.exit_code = ExitStatus.for_signal(signum)
 
 
 @contextlib.contextmanager
@@ -97,7 +97,7 @@ def signal_handling(command: str) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; its exit code (0 ok, 2 bad input, 3 verification failed, 130/143 interrupted).
+    """Run one command; its exit status, an errors.ExitStatus (0 ok, 2 bad input, 3 verification failed...).
 
     Called as the console script (argv None), a finished run also ignores SIGINT/SIGTERM during the
     interpreter's teardown (a second with TensorFlow loaded), so a late signal cannot change the exit code.
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return ExitStatus.ERROR
     code = _run(args)
     if argv is None and threading.current_thread() is threading.main_thread():
         for s in (signal.SIGINT, signal.SIGTERM):
@@ -117,17 +117,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         with signal_handling(args.command), progress.suppressed(bool(getattr(args, "json", False))):
-            return int(args.func(args) or 0)  # with --json, no progress bar anywhere (edgecnn.progress)
+            return int(args.func(args) or ExitStatus.SUCCESS)  # with --json, no progress bar anywhere (edgecnn.progress)
     except KeyboardInterrupt as exc:
         print("edgecnn: interrupted", file=sys.stderr)
-        return getattr(exc, "exit_code", 130)
+        return getattr(exc, "exit_code", ExitStatus.INTERRUPTED)
     except EdgecnnError as exc:
         if args.traceback:
             traceback.print_exc()
         print(f"edgecnn: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
-        return 0
+        return ExitStatus.SUCCESS
 
 
 if __name__ == "__main__":

@@ -7,11 +7,39 @@ code, so nothing a user does should end in a traceback.
 
 from __future__ import annotations
 
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """Every exit status edgecnn's commands and scripts return: the one table (README's "Reliability").
+
+    An IntEnum, so `sys.exit(ExitStatus.ERROR)` and `return ExitStatus.SUCCESS` give the
+    plain numbers shells and CI see.
+    """
+
+    SUCCESS = 0
+    #: Some inputs of a batch failed (`classify`, `pi_classify.py`; doctor: a check FAILed);
+    #: every other input was still processed.
+    SOME_FAILED = 1
+    #: Bad input or environment: one line on stderr.
+    ERROR = 2
+    #: A converted artifact failed verification (convert, pipeline).
+    VERIFICATION_FAILED = 3
+    #: Ctrl-C (128 + SIGINT) before the output was committed.
+    INTERRUPTED = 130
+    #: SIGTERM (128 + SIGTERM) before the output was committed.
+    TERMINATED = 143
+
+    @classmethod
+    def for_signal(cls, signum: int) -> int:
+        """128 + signum, the shell's convention (INTERRUPTED for SIGINT, TERMINATED for SIGTERM)."""
+        return 128 + int(signum)
+
 
 class EdgecnnError(Exception):
-    """A problem with the user's input or environment; exit code 2."""
+    """A problem with the user's input or environment; exit status ERROR (2)."""
 
-    exit_code = 2
+    exit_code: int = ExitStatus.ERROR
 
 
 class UsageError(EdgecnnError):
@@ -45,7 +73,7 @@ class NoItem(ImageError):
 class VerificationError(EdgecnnError):
     """A converted artifact that does not match the Keras model closely enough."""
 
-    exit_code = 3
+    exit_code: int = ExitStatus.VERIFICATION_FAILED
 
 
 def one_line(exc: BaseException, limit: int = 200, *, typed: bool = False) -> str:
