@@ -70,6 +70,25 @@ class NoItem(ImageError):
     """
 
 
+class WriteError(EdgecnnError):
+    """An output folder or set that could not be created, written or moved into place.
+
+    The previous files are unchanged (fsutil.OutputSet rolls back), so the user fixes the
+    folder (space, permissions) and runs the same command again.
+    """
+
+
+class CameraError(EdgecnnError):
+    """A camera or video source that cannot be opened, or stopped giving frames."""
+
+
+class ClusterError(EdgecnnError):
+    """Multi-worker training: a peer that cannot be reached, does not join in time, or was lost.
+
+    Not a UsageError: the flags may be right and the network or another machine wrong.
+    """
+
+
 class VerificationError(EdgecnnError):
     """A converted artifact that does not match the Keras model closely enough."""
 

@@ -24,14 +24,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Iterator
 
-from .errors import EdgecnnError, UsageError
+from .errors import EdgecnnError, UsageError, WriteError
 
 STAGING_PREFIX = ".edgecnn-staging-"
 _commits = 0  # output sets committed by this process; see commits_done()
-
-
-class WriteError(EdgecnnError):
-    """An output set could not be written or moved into place; the previous files are unchanged (exit 2)."""
 
 
 def ensure_output_dir(path: str | os.PathLike[str]) -> Path:
@@ -42,9 +38,9 @@ def ensure_output_dir(path: str | os.PathLike[str]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{out}: cannot create output folder ({exc.strerror or exc})") from None
+        raise WriteError(f"{out}: cannot create output folder ({exc.strerror or exc})") from exc
     if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"{out}: output folder is not writable")
+        raise WriteError(f"{out}: output folder is not writable")
     return out
 
 
@@ -53,7 +49,7 @@ def output_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     """ensure_output_dir(PATH) for one run: if the run fails (any exception, Ctrl-C included),
     the folders it created are removed again, as long as they are still empty.
 
-    Raises UsageError as ensure_output_dir does.
+    Raises UsageError (a path that is not a folder) or WriteError, as ensure_output_dir does.
     """
     out = Path(path)
     created = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
@@ -110,7 +106,7 @@ class OutputSet:
         try:
             self.stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.out))
         except OSError as exc:
-            raise WriteError(f"{self.out}: cannot write here ({_reason(exc)}); nothing was changed") from None
+            raise WriteError(f"{self.out}: cannot write here ({_reason(exc)}); nothing was changed") from exc
         self._keep_stage = False
 
     def __enter__(self) -> "OutputSet":
@@ -129,7 +125,7 @@ class OutputSet:
             yield self.stage / name
         except OSError as exc:
             raise WriteError(f"{self.out / name}: cannot write ({_reason(exc)}); "
-                             "nothing was changed in the folder") from None
+                             "nothing was changed in the folder") from exc
 
     def write_bytes(self, name: str, data: bytes) -> None:
         with self.writing(name) as path:
@@ -172,8 +168,8 @@ class OutputSet:
                 if failed:
                     self._keep_stage = True
                     raise WriteError(f"{problem}; could not restore {', '.join(failed)}: "
-                                     f"the previous files are in {backup}") from None
-                raise WriteError(f"{problem}; the previous files are unchanged") from None
+                                     f"the previous files are in {backup}") from exc
+                raise WriteError(f"{problem}; the previous files are unchanged") from exc
             _commits += 1
         return {name: self.out / name for name in order}
 

@@ -42,7 +42,7 @@ def import_tensorflow() -> Any:
     except ImportError as exc:
         from .errors import EdgecnnError
 
-        raise EdgecnnError(f"tensorflow is not installed ({exc}); install edgecnn[train]") from None
+        raise EdgecnnError(f"tensorflow is not installed ({exc}); install edgecnn[train]") from exc
     tf.get_logger().setLevel("ERROR")
     return tf
 

@@ -25,7 +25,7 @@ from typing import Callable
 import pytest
 
 from edgecnn.cli import main
-from edgecnn.errors import UsageError
+from edgecnn.errors import ClusterError, UsageError
 from edgecnn.train.distributed import (
     Hello,
     cluster_from_tf_config,
@@ -293,7 +293,7 @@ def test_own_port_in_use_is_a_usage_error() -> None:
     busy.listen(1)
     try:
         cluster = cluster_from_workers(f"127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}", 0)
-        with pytest.raises(UsageError, match=f"port {ports[0]} cannot be opened"):
+        with pytest.raises(ClusterError, match=f"port {ports[0]} cannot be opened"):
             wait_for_peers(cluster, timeout_s=1, log=quiet)
     finally:
         busy.close()
@@ -342,7 +342,7 @@ def test_a_port_held_by_another_program_is_not_a_worker(reply: bytes | None, rea
     server, stop = hold_port(held, reply)
     try:
         started = time.monotonic()
-        with pytest.raises(UsageError, match=f"worker 127.0.0.1:{held} \\(task 1\\) has not joined within 2 s") as info:
+        with pytest.raises(ClusterError, match=f"worker 127.0.0.1:{held} \\(task 1\\) has not joined within 2 s") as info:
             wait_for_peers(cluster_from_workers(f"127.0.0.1:{own},127.0.0.1:{held}", 0), timeout_s=2, log=quiet)
         assert reason in str(info.value) and "\n" not in str(info.value)
         assert 2 <= time.monotonic() - started < 6
@@ -357,7 +357,7 @@ def test_a_worker_of_another_job_does_not_count() -> None:
     other = cluster_from_workers(f"127.0.0.1:{a},127.0.0.1:{b},127.0.0.1:{c}", 1)
     thread, _ = run_in_thread(lambda: wait_for_peers(other, timeout_s=3, log=quiet))
     try:
-        with pytest.raises(UsageError, match="a worker of another job answers there"):
+        with pytest.raises(ClusterError, match="a worker of another job answers there"):
             wait_for_peers(cluster_from_workers(f"127.0.0.1:{a},127.0.0.1:{b}", 0), timeout_s=2, log=quiet)
     finally:
         thread.join(5)

@@ -114,7 +114,7 @@ def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
                 try:
                     read_checked(tmp, gz_name)
                 except DatasetError as exc:
-                    raise OSError(f"{gz_name} from {mirror} failed its check: {exc}") from None
+                    raise OSError(f"{gz_name} from {mirror} failed its check: {exc}") from exc
             return dest
         except (OSError, urllib.error.URLError) as exc:
             last_error = exc
@@ -145,7 +145,7 @@ def locate_files(data_dir: str | os.PathLike[str] | None, log: Callable[[str], N
     try:
         return {name: file_in(dirs[0], name) or download(name, dirs[0], log) for name in FILE_NAMES}
     except OSError as exc:
-        raise DatasetError(missing_files_message(dirs, str(exc))) from None
+        raise DatasetError(missing_files_message(dirs, str(exc))) from exc
 
 
 def load_split(images_path: Path, labels_path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -44,9 +44,9 @@ def read_idx_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -
     except DatasetError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DatasetError(f"{p}: corrupt or truncated gzip file ({exc})") from None
+        raise DatasetError(f"{p}: corrupt or truncated gzip file ({exc})") from exc
     except OSError as exc:
-        raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise DatasetError(f"{p}: cannot read ({exc.strerror or exc})") from exc
 
 
 def _read_declared(stream: gzip.GzipFile, path: Path, max_bytes: int | None) -> bytes:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .. import documents
-from ..errors import EdgecnnError, UsageError, one_line
+from ..errors import ClusterError, EdgecnnError, UsageError, one_line
 
 if TYPE_CHECKING:  # the CLI imports this module to build --help: keep it light
     import numpy as np
@@ -207,9 +207,9 @@ class Hello:
 
     @classmethod
     def parse(cls, line: bytes, where: str) -> "Hello":
-        """A peer's hello line; UsageError if it is not one (another program on that port)."""
+        """A peer's hello line; ClusterError if it is not one (another program on that port)."""
         if not line.startswith(_HELLO_MAGIC):
-            raise UsageError(f"{where}: answered, but not as an edgecnn worker (another program holds that port?)")
+            raise ClusterError(f"{where}: answered, but not as an edgecnn worker (another program holds that port?)")
         obj = documents.parse_json(documents.HELLO, line[len(_HELLO_MAGIC):], where)
         return cls(obj["run"], obj["index"], obj["nonce"])
 
@@ -267,7 +267,7 @@ def _greet(address: str, index: int, me: Hello, timeout_s: float) -> str | None:
             return problem
     except _ReachedItself:
         raise
-    except UsageError as exc:
+    except (ClusterError, UsageError) as exc:  # a stranger's answer, or a malformed hello
         return str(exc).split(": ", 1)[-1]
     except socket.timeout:
         return "it accepted the connection but sent no edgecnn hello (another program holds that port?)"
@@ -293,8 +293,8 @@ class _HelloServer:
             self.sock = socket.create_server(("", port), family=socket.AF_INET6 if dual else socket.AF_INET,
                                              backlog=64, dualstack_ipv6=dual)  # sets SO_REUSEADDR
         except OSError as exc:
-            raise UsageError(f"this worker's address {address}: port {port} cannot be opened here "
-                             f"({exc.strerror or exc}); is another job using it?") from None
+            raise ClusterError(f"this worker's address {address}: port {port} cannot be opened here "
+                             f"({exc.strerror or exc}); is another job using it?") from exc
         self.sock.settimeout(0.1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="edgecnn-hello", daemon=True)
@@ -363,7 +363,7 @@ def wait_for_peers(cluster: Cluster, timeout_s: float, log: Callable[[str], None
                 return
             left = deadline - time.monotonic()
             if left <= 0:
-                raise UsageError(_not_joined(cluster, peers, why, unconfirmed, timeout_s))
+                raise ClusterError(_not_joined(cluster, peers, why, unconfirmed, timeout_s))
             time.sleep(min(_PROBE_INTERVAL_S, left))
     finally:
         server.close()
@@ -403,9 +403,9 @@ def make_strategy(name: str, cluster: Cluster | None, join_timeout_s: float | No
         with _signals_end_the_process():
             return tf.distribute.MultiWorkerMirroredStrategy()
     except tf.errors.OpError as exc:
-        raise UsageError(f"the other workers did not all join TensorFlow's cluster within {timeout_s:g} s "
+        raise ClusterError(f"the other workers did not all join TensorFlow's cluster within {timeout_s:g} s "
                          f"({one_line(exc).split('. ')[0]}); "
-                         f"start the same command again on every worker") from None
+                         f"start the same command again on every worker") from exc
 
 
 def _bound_cluster_registration(tf: Any, cluster: Cluster, timeout_s: float) -> None:
@@ -503,7 +503,7 @@ def peer_failures_reported(cluster: Cluster | None) -> Iterator[None]:
     try:
         yield
     except lost as exc:
-        raise EdgecnnError(f"lost contact with another worker during training ({type(exc).__name__}); nothing "
+        raise ClusterError(f"lost contact with another worker during training ({type(exc).__name__}); nothing "
                            f"was written: start the same command again on every worker") from exc
 
 

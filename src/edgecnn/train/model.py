@@ -55,7 +55,7 @@ def load_keras_model(path: Path) -> Any:
         with quiet_stderr():
             model = keras.models.load_model(path, compile=False, safe_mode=True)  # never runs a Lambda's code
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, KeyError...
-        raise ModelError(f"{path}: not a readable Keras model ({one_line(exc)})") from None
+        raise ModelError(f"{path}: not a readable Keras model ({one_line(exc)})") from exc
     check_image_model(path, model)
     return model
 
