@@ -1,16 +1,16 @@
 """`edgecnn doctor`: what a Raspberry Pi user needs to know before anything fails.
 
 Every check says what it found and, when it is a problem, the command that fixes it.
-Nothing slow is imported: tensorflow and onnxruntime are only looked up, never loaded.
-The TFLite interpreters are imported, because a wheel built for another numpy is the
-commonest way they break, and only an import shows it.
+Every interpreter (ai-edge-litert, tflite-runtime, TensorFlow Lite, onnxruntime) and camera
+module (OpenCV, picamera2) is imported for real, each in its own child process
+(runtime/imports.probe): a wheel or an apt module built for another numpy is the commonest
+way they break on a Pi, only an import shows it, and a crash or a hang in one cannot take
+doctor down. An import that fails is a FAIL with its reason, never "all good".
 """
 
 from __future__ import annotations
 
 import glob
-import importlib
-import importlib.util
 import os
 import platform
 import struct
@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ..errors import one_line
 from ..filenames import ARTIFACT_FILES
+from .imports import ImportStatus, probe
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 PI_OS_FIX = "flash Raspberry Pi OS (64-bit) Bookworm with Raspberry Pi Imager"
@@ -121,72 +121,95 @@ def check_libraries() -> list[Check]:
     return checks
 
 
-def _try_import(module: str) -> str | None:
-    """None if `module` imports, else the one-line reason."""
-    try:
-        importlib.import_module(module)
-        return None
-    except Exception as exc:  # ImportError, or numpy ABI trouble (AttributeError, RuntimeError...)
-        return one_line(exc, 160, typed=True)
+#: Camera modules doctor imports: (check name, module, what installs it).
+CAMERA_MODULES = (
+    ("opencv", "cv2", "pip install 'edgecnn[camera]'  (or sudo apt install python3-opencv)"),
+    ("picamera2", "picamera2", "sudo apt install python3-picamera2"),
+)
 
 
-def check_interpreters() -> list[Check]:
-    from .backends import TFLITE_BACKENDS
+def probe_all(modules: list[str], timeout: float | None = None) -> dict[str, ImportStatus]:
+    """Each module imported for real in its own child process, in parallel: {module: ImportStatus}."""
+    from concurrent.futures import ThreadPoolExecutor
 
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    with ThreadPoolExecutor(max_workers=max(1, min(len(modules), 4))) as pool:
+        return dict(zip(modules, pool.map(lambda m: probe(m, **kwargs), modules)))
+
+
+def _broken(name: str, version: str | None, status: ImportStatus, fallback_fix: str) -> Check:
+    return Check(name, FAIL, f"{version or '?'} installed but fails to import: {status.detail}",
+                 status.fix or fallback_fix)
+
+
+def check_interpreters(found: dict[str, ImportStatus] | None = None) -> list[Check]:
+    """Each TFLite interpreter and onnxruntime imported for real (in a child), with what failed and the fix."""
+    from .backends import ONNX_BACKEND, TFLITE_BACKENDS
+
+    found = found if found is not None else probe_all([m for _, m, _ in TFLITE_BACKENDS] + [ONNX_BACKEND])
     checks, usable = [], []
     numpy_major = int((version_of("numpy") or "0").split(".")[0])
     for name, module, dist in TFLITE_BACKENDS:
-        version = version_of(dist)
-        if name == "tensorflow":
-            if importlib.util.find_spec("tensorflow") is None:
-                checks.append(Check(dist, INFO, "not installed (not needed on a device)"))
-            else:
-                checks.append(Check(dist, OK, f"{version or '?'} installed; used for .tflite only when neither "
-                                    "ai-edge-litert nor tflite-runtime is (it takes seconds to import)"))
-                usable.append(dist)
-            continue
-        if importlib.util.find_spec(module.split(".")[0]) is None:
-            checks.append(Check(dist, INFO, "not installed"))
-            continue
-        problem = _try_import(module)
-        if problem is None:
-            checks.append(Check(dist, OK, f"{version or '?'} imports"))
+        version, status = version_of(dist), found[module]
+        if status.state == "missing":
+            checks.append(Check(dist, INFO, "not installed" + (" (not needed on a device)" if name == "tensorflow"
+                                                                 else "")))
+        elif status.state == "ok":
+            note = ("; used for .tflite only when neither ai-edge-litert nor tflite-runtime imports (it takes "
+                    "seconds to import)") if name == "tensorflow" else ""
+            checks.append(Check(dist, OK, f"{version or status.detail or '?'} imports{note}"))
             usable.append(dist)
         else:
-            fix = "pip install 'numpy<2'" if name == "tflite_runtime" and numpy_major >= 2 else f"pip install --force-reinstall {dist}"
-            checks.append(Check(dist, FAIL, f"{version or '?'} installed but does not import ({problem})", fix))
+            fix = ("pip install 'numpy<2'" if name == "tflite_runtime" and numpy_major >= 2
+                   else f"pip install --force-reinstall {dist}")
+            checks.append(_broken(dist, version, status, fix))
     if usable:
         checks.append(Check("tflite models", OK, f"will run with {usable[0]}"))
     else:
         arm32 = platform.machine() in ("armv7l", "armv6l") or struct.calcsize("P") == 4
         fix = "pip install tflite-runtime==2.14.0 'numpy<2'" if arm32 else "pip install ai-edge-litert"
         checks.append(Check("tflite models", FAIL, "no TFLite interpreter can be imported", fix))
-    ort = version_of("onnxruntime")
-    checks.append(Check("onnxruntime", OK if ort else INFO, f"{ort} installed (.onnx models)" if ort else
-                        "not installed: .onnx models cannot run (the .tflite ones do not need it)",
-                        "" if ort else "pip install 'edgecnn[onnx]'"))
+    ort, status = version_of("onnxruntime"), found[ONNX_BACKEND]
+    if status.state == "ok":
+        checks.append(Check("onnxruntime", OK, f"{ort or status.detail} imports (.onnx models)"))
+    elif status.state == "missing":
+        checks.append(Check("onnxruntime", INFO, "not installed: .onnx models cannot run (the .tflite ones do not "
+                            "need it)", "pip install 'edgecnn[onnx]'"))
+    else:
+        checks.append(_broken("onnxruntime", ort, status, "pip install --force-reinstall onnxruntime"))
     return checks
 
 
-def check_cameras() -> list[Check]:
+def check_cameras(found: dict[str, ImportStatus] | None = None) -> list[Check]:
+    """OpenCV and picamera2 imported for real (in a child): ok, not installed, or installed but broken (FAIL)."""
+    found = found if found is not None else probe_all([m for _, m, _ in CAMERA_MODULES])
     checks = []
     devices = sorted(glob.glob("/dev/video*"), key=lambda d: (len(d), d))
     pi = is_pi()
-    cv2_v = version_of("opencv-python-headless") or version_of("opencv-python") or version_of("opencv-contrib-python")
-    if importlib.util.find_spec("cv2") is None:
-        checks.append(Check("opencv", INFO if not devices else WARN, "not installed: no USB cameras, video files "
-                            "or streams", "pip install 'edgecnn[camera]'  (or sudo apt install python3-opencv)"))
-    else:
-        headless = " (headless build: no windows)" if version_of("opencv-python-headless") else ""
-        checks.append(Check("opencv", OK, f"{cv2_v or 'cv2'} importable{headless}"))
-    if importlib.util.find_spec("picamera2") is not None:
-        checks.append(Check("picamera2", OK, f"{version_of('picamera2') or ''} importable (Pi camera module)".strip()))
-    else:
-        in_venv = sys.prefix != sys.base_prefix
-        fix = ("sudo apt install python3-picamera2" +
-               ("; recreate the venv with python3 -m venv --system-site-packages" if in_venv else ""))
-        checks.append(Check("picamera2", WARN if pi else INFO, "not importable: the Pi camera module cannot be "
-                            "used (OpenCV cannot open it on the libcamera stack)", fix if pi else ""))
+    in_venv = sys.prefix != sys.base_prefix
+    for name, module, install in CAMERA_MODULES:
+        status = found[module]
+        if name == "opencv":
+            version = (version_of("opencv-python-headless") or version_of("opencv-python")
+                       or version_of("opencv-contrib-python"))
+            if status.state == "missing":
+                checks.append(Check(name, WARN if devices else INFO, "not installed: no USB cameras, video files "
+                                    "or streams", install))
+            elif status.state == "ok":
+                headless = " (headless build: no windows)" if version_of("opencv-python-headless") else ""
+                checks.append(Check(name, OK, f"{version or status.detail or 'cv2'} imports{headless}"))
+            else:
+                checks.append(_broken(name, version or "cv2", status, "sudo apt install --reinstall python3-opencv"))
+        else:
+            version = version_of("picamera2")
+            if status.state == "ok":
+                checks.append(Check(name, OK, f"{version or ''} imports (Pi camera module)".strip()))
+            elif status.state == "missing":
+                fix = install + ("; recreate the venv with python3 -m venv --system-site-packages" if in_venv else "")
+                checks.append(Check(name, WARN if pi else INFO, "not installed: the Pi camera module cannot be "
+                                    "used (OpenCV cannot open it on the libcamera stack)", fix if pi else ""))
+            else:
+                checks.append(_broken(name, version, status, "sudo apt install --reinstall python3-picamera2"))
     checks.append(Check("video devices", OK if devices else INFO, ", ".join(devices) if devices else
                         "none (/dev/video*): no USB camera attached"))
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
@@ -221,17 +244,11 @@ _SEE_DOCTOR = "; run edgecnn doctor"
 
 def _interpreter_missing(path: str) -> bool:
     """True when no interpreter for this model's format imports (so the model itself is not to blame)."""
-    from .backends import TFLITE_BACKENDS
+    from .backends import ONNX_BACKEND, TFLITE_BACKENDS
 
     suffix = Path(path).suffix.lower()
-    if suffix == ".tflite":
-        if importlib.util.find_spec("tensorflow") is not None:
-            return False
-        return not any(importlib.util.find_spec(module.split(".")[0]) is not None and _try_import(module) is None
-                       for name, module, _ in TFLITE_BACKENDS if name != "tensorflow")
-    if suffix == ".onnx":
-        return importlib.util.find_spec("onnxruntime") is None
-    return False
+    modules = [m for _, m, _ in TFLITE_BACKENDS] if suffix == ".tflite" else [ONNX_BACKEND] if suffix == ".onnx" else []
+    return bool(modules) and all(s.state != "ok" for s in probe_all(modules).values())
 
 
 def check_model(path: str) -> list[Check]:
@@ -257,12 +274,17 @@ def check_model(path: str) -> list[Check]:
 
 def run_checks(model: str | None = None) -> list[Check]:
     checks: list[Check] = []
-    for group in (check_system, check_architecture, check_python, check_libraries, check_interpreters,
-                  check_cameras, check_threads):
+    from .backends import ONNX_BACKEND, TFLITE_BACKENDS
+
+    modules = [m for _, m, _ in TFLITE_BACKENDS] + [ONNX_BACKEND] + [m for _, m, _ in CAMERA_MODULES]
+    found = probe_all(modules)  # all in parallel, each in its own child
+    for group in (check_system, check_architecture, check_python, check_libraries,
+                  lambda: check_interpreters(found), lambda: check_cameras(found), check_threads):
         try:
             checks.extend(group())
         except Exception as exc:  # a doctor must not die of what it examines
-            checks.append(Check(group.__name__.replace("check_", ""), WARN, f"check failed: {exc!r}"))
+            checks.append(Check(getattr(group, "__name__", "check").replace("check_", ""), WARN,
+                                f"check failed: {exc!r}"))
     if model:
         checks.extend(check_model(model))
     return checks
