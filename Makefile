@@ -37,7 +37,7 @@ wheel:
 	@ls dist/*.whl
 
 pi-check: $(STAMP)
-	bash scripts/pi_check.sh
+	bash scripts/pi_check.sh $(PI_CHECK_ARGS)
 
 clean:
 	rm -rf artifacts .pytest_cache build dist src/*.egg-info

@@ -1,8 +1,9 @@
 """`make pi-check`: edgecnn on an emulated Raspberry Pi (see docs/pi.md).
 
-The full check builds (once) an arm64 Debian bookworm root with debootstrap and runs
-it under qemu-user-static: it needs root, those tools (it installs them with apt-get),
-network to the Debian mirror and the package registry on its first run, and minutes.
+The full check builds (once) Debian roots with debootstrap (trixie and bookworm arm64,
+bookworm armhf) and runs them under qemu-user-static: it needs root, those tools (it installs
+them with apt-get), network to the Debian mirror and the package registry on its first run,
+and minutes. Its parts that need no root are tested in tests/test_pi_check_parts.py.
 So it is not part of the default `make test`: `PI_CHECK=1 make test` (or
 `PI_CHECK=1 pytest -m pi`) runs it, and `make pi-check` runs it directly.
 """
@@ -63,24 +64,26 @@ def test_without_root_it_says_what_to_do():
 @pi_check_enabled
 def test_unreachable_registry_is_a_clear_error(tmp_path: Path):
     """A root that is not built yet and a package registry that cannot be reached: exit 2 before any work."""
-    proc = _run([], env={"EDGECNN_PI_ROOT": str(tmp_path / "root"), "PIP_INDEX_URL": "http://127.0.0.1:9/simple"},
-                timeout=600)
+    proc = _run(["--quick"], env={"EDGECNN_PI_ROOTS": str(tmp_path / "roots"),
+                                  "PIP_INDEX_URL": "http://127.0.0.1:9/simple"}, timeout=600)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "cannot reach the package registry at http://127.0.0.1:9/simple" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "root").exists()
+    assert not (tmp_path / "roots" / "trixie-arm64").exists()
 
 
 @pytest.mark.pi
 @pytest.mark.slow
 @pi_check_enabled
 def test_pi_gives_the_desktop_answers():
-    """The whole check: both Pi installs, every emulated board, labels equal to the desktop runtime's."""
+    """The whole check: every root and install, every emulated board, labels equal to the desktop runtime's."""
     proc = _run([])
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "pi-check: PASS" in proc.stdout
-    for tag in ("pi4:litert", "pi4:tflite214", "pi5:litert", "pi3:tflite214"):
+    for tag in ("trixie-arm64:litert@pi4", "bookworm-arm64:litert@pi5", "bookworm-arm64:tflite214@pi3",
+                "bookworm-armhf:tflite214@pi2"):
         assert tag in proc.stdout
-    assert "EMULATED, NOT a Raspberry Pi's speed" in proc.stdout
+    assert "| trixie-arm64 | tflite214 | no tflite-runtime==2.14.0 wheel for Python 3.13" in proc.stdout
+    assert "EMULATED by qemu-user, NOT a Raspberry Pi's speed" in proc.stdout
     assert "no TensorFlow" in proc.stdout
