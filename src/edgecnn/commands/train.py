@@ -10,6 +10,7 @@ EXAMPLES = """  edgecnn train --summary
   edgecnn train --out artifacts                          # the edgecnn recipe: 60 epochs, about 92.8% on Fashion-MNIST
   edgecnn train --recipe seed --out seed_model           # the first recipe, for comparison (about 90%)
   edgecnn train --epochs 10 --augment none --out quick
+  edgecnn train --photos 0.25 --out photo_model           # a quarter of the images also seen as photos
   edgecnn train --dataset synthetic --epochs 3 --limit 6000
   edgecnn train --dataset folder:~/photos --epochs 20 --out my_model
   edgecnn train --strategy mirrored --epochs 10          # every local GPU (or the CPU)
@@ -31,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--augment", choices=AUGMENTATIONS, default="auto",
                    help="random changes to training images: auto = flip-shift for Fashion-MNIST, none for a folder "
                         "or the synthetic set; shift moves items up to 2 px; flip-shift also mirrors left-right")
+    p.add_argument("--photos", type=float, metavar="SHARE",
+                   help="share (0-1) of training images also shown, half the time, as photo-like pictures "
+                        "(lighting, shadow, texture, tilt, noise, blur, JPEG) passed through the runtime's "
+                        "preprocessing, made once before the first epoch (default: the recipe's, 0)")
     p.add_argument("--validation-split", type=float, default=0.1, help="fraction of training images held out for validation")
     p.add_argument("--patience", type=int, help="stop after this many epochs without improvement "
                                                 "(default: the recipe's; edgecnn runs every epoch)")
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         dataset=args.dataset, data_dir=args.data_dir, recipe=args.recipe, augment=args.augment,
-        epochs=args.epochs, batch_size=args.batch_size,
+        epochs=args.epochs, batch_size=args.batch_size, photos=args.photos,
         validation_split=args.validation_split, seed=args.seed, limit=args.limit, out=args.out,
         patience=args.patience, strategy=args.strategy, workers=args.workers, task_index=args.task_index,
         connect_timeout=args.connect_timeout,

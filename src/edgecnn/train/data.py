@@ -4,34 +4,84 @@ Augmentation is applied to the data, outside the model, so the saved model is th
 seed CNN and nothing else. It is seeded and stateless (each batch's random numbers
 come from a seeded random stream that changes every epoch), so a run is
 reproducible, and every worker of a multi-worker run builds the same batches.
+
+Photo training (`photo_pool`): a share of the training images is turned once into
+photo-like pictures (datasets.photos) and passed through the runtime's `prepare`, so
+the model sees prepare's residue (soft edges, leftover shadow, a tilted item); each
+epoch, each of those images is shown as its photo version with probability one half.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Callable
 
 import numpy as np
 
 from .recipes import MAX_SHIFT_PX
 
 
+#: The photo version of a pooled image replaces it in an epoch with this probability.
+PHOTO_PROBABILITY = 0.5
+#: Pool pictures are made in frames up to this long side: ten times faster than 1280x960.
+POOL_MAX_SIDE = 320
+
+
+def photo_pool(x: np.ndarray, share: float, seed: int,
+               log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray] | None:
+    """Photo versions of a seeded `share` of `x` (float32 (N, 28, 28, 1) in 0..1), made once.
+
+    Returns (photos, pooled): photos has x's shape and dtype (zeros where not pooled),
+    pooled marks the images that have one; None when share is 0. A picture that
+    `prepare` calls "no item" keeps no photo version (counted in the log line).
+    """
+    if share <= 0:
+        return None
+    from ..datasets.photos import variant
+    from ..errors import NoItem
+    from ..runtime.preprocess import prepare
+
+    started = time.perf_counter()
+    chosen = np.sort(np.random.default_rng((seed, 12)).permutation(len(x))[:int(round(share * len(x)))])
+    photos = np.zeros_like(x)
+    pooled = np.zeros(len(x), bool)
+    tiles = np.rint(x[..., 0] * 255).astype(np.uint8)
+    for n, i in enumerate(chosen):
+        try:
+            photos[i, ..., 0] = prepare(variant(tiles[i], n, seed, POOL_MAX_SIDE).pixels, x.shape[1:3]) / 255.0
+            pooled[i] = True
+        except NoItem:
+            continue
+    log(f"photo pool: {pooled.sum()} of {len(x)} training images as photo-like pictures through prepare "
+        f"({len(chosen) - pooled.sum()} answered 'no item'), {time.perf_counter() - started:.0f} s")
+    return photos, pooled
+
+
 def batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_classes: int, seed: int,
-            shuffle: bool = False, augment: str = "none") -> Any:
+            shuffle: bool = False, augment: str = "none",
+            photos: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
     """A tf.data pipeline of (images, one-hot labels) batches of `batch_size`.
 
     Sharded by DATA under tf.distribute: every worker holds the whole set in memory,
     built identically from the same seed or files, runs the same pipeline, and keeps
     only its own slice of each (global-sized) batch, so the slices are disjoint and
     cover the data once per epoch. The cost, every worker shuffling the full set, is
-    small for images in memory.
+    small for images in memory. `photos`: `photo_pool`'s output, swapped in per image
+    with probability PHOTO_PROBABILITY, a new draw every epoch.
     """
     from ..tfenv import import_tensorflow
 
     tf = import_tensorflow()
-    data = tf.data.Dataset.from_tensor_slices((x, y))
+    if photos is None:
+        data = tf.data.Dataset.from_tensor_slices((x, y))
+    else:
+        data = tf.data.Dataset.from_tensor_slices((x, y, photos[0], photos[1]))
     if shuffle:
         data = data.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size)
+    if photos is not None:
+        draws = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2)
+        data = tf.data.Dataset.zip((data, draws)).map(lambda batch, s: (swap_photos(*batch, s), batch[1]))
     if augment != "none":
         streams = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         data = tf.data.Dataset.zip((data, streams)).map(
@@ -40,6 +90,15 @@ def batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_classes: int, 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return data.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def swap_photos(images: Any, labels: Any, photos: Any, pooled: Any, stream: Any) -> Any:
+    """Each pooled image replaced by its photo version with probability PHOTO_PROBABILITY."""
+    import tensorflow as tf
+
+    seed = tf.cast(stream % (2**31 - 1), tf.int32)
+    take = pooled & (tf.random.stateless_uniform(tf.shape(pooled), seed=seed) < PHOTO_PROBABILITY)
+    return tf.where(take[:, None, None, None], photos, images)
 
 
 def augment_batch(images: Any, stream: Any, kind: str) -> Any:

@@ -35,6 +35,7 @@ class Recipe:
     select_on: str  # the validation metric whose best epoch is kept: "val_accuracy" or "val_loss"
     patience: int | None  # stop after this many epochs without improvement; None runs every epoch
     augment: str  # "auto" or one of AUGMENTATIONS
+    photos: float = 0.0  # share of training images also shown as photo-like pictures through prepare (data.photo_pool)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -37,6 +37,7 @@ class TrainConfig:
     epochs: int | None = None  # None: the recipe's
     batch_size: int | None = None  # None: the recipe's
     augment: str = "auto"  # see recipes.AUGMENTATIONS
+    photos: float | None = None  # share of training images also shown as photos through prepare; None: the recipe's
     validation_split: float = 0.1
     seed: int = 0
     limit: int | None = None
@@ -51,7 +52,7 @@ class TrainConfig:
         """The recipe with this run's overrides applied (augment still "auto" until the dataset is known)."""
         recipe = get_recipe(self.recipe)
         overrides = {k: v for k, v in (("epochs", self.epochs), ("batch_size", self.batch_size),
-                                       ("patience", self.patience)) if v is not None}
+                                       ("patience", self.patience), ("photos", self.photos)) if v is not None}
         if self.augment != "auto":
             overrides["augment"] = self.augment
         return replace(recipe, **overrides)
@@ -65,6 +66,8 @@ class TrainConfig:
         if plan.patience is not None and plan.patience < 1:
             raise UsageError(f"--patience must be at least 1 (got {plan.patience})")
         augment_for(self.augment, "")
+        if not 0.0 <= plan.photos <= 1.0:
+            raise UsageError(f"--photos must be a share between 0 and 1 (got {plan.photos})")
         if not 0.0 < self.validation_split < 1.0:
             raise UsageError(f"--validation-split must be between 0 and 1 (got {self.validation_split})")
         if self.limit is not None and self.limit < 20:
@@ -179,10 +182,10 @@ def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log
     """
     import keras
 
-    from .data import batches
+    from .data import batches, photo_pool
 
     train_data = batches(split.x_train, split.y_train, batch_size=global_batch, num_classes=num_classes, seed=seed,
-                         shuffle=True, augment=plan.augment)
+                         shuffle=True, augment=plan.augment, photos=photo_pool(split.x_train, plan.photos, seed, log))
     val_data = batches(split.x_val, split.y_val, batch_size=global_batch, num_classes=num_classes, seed=seed)
     keep_best = keras.callbacks.EarlyStopping(monitor=plan.select_on, patience=plan.patience or plan.epochs,
                                               restore_best_weights=True)
@@ -316,7 +319,8 @@ def _train(config: TrainConfig, cluster: Cluster | None, out: Path, log: Callabl
     plan = config.plan()
     plan = replace(plan, augment=augment_for(plan.augment, dataset.name))
     log(f"recipe {plan.name}: {plan.epochs} epochs, batch {plan.batch_size}, {plan.optimizer} "
-        f"{plan.learning_rate:g} ({plan.schedule}), augment {plan.augment}, keeps the best {plan.select_on}")
+        f"{plan.learning_rate:g} ({plan.schedule}), augment {plan.augment}, photos {plan.photos:g}, "
+        f"keeps the best {plan.select_on}")
 
     if config.strategy == "default":
         model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_default(dataset, config, plan, log)
