@@ -44,7 +44,7 @@ def test_split() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def keras_probs(trained_dir: Path, test_split: tuple) -> np.ndarray:
     from edgecnn.tfenv import import_tensorflow
-    from edgecnn.train.trainer import to_model_input
+    from edgecnn.runtime.modelinput import to_model_input
 
     import_tensorflow()
     import keras

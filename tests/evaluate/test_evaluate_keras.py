@@ -7,7 +7,7 @@ import pytest
 
 from edgecnn.cli import main
 from edgecnn.datasets import load_dataset
-from edgecnn.train.trainer import to_model_input
+from edgecnn.runtime.modelinput import to_model_input
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,9 @@ def test_class_mismatch_is_an_error(trained_dir, tmp_path, capsys):
     for name in ("cats", "dogs"):
         (tmp_path / "data" / name).mkdir(parents=True)
         for i in range(3):
-            Image.new("L", (40, 40), 40 * i).save(tmp_path / "data" / name / f"{i}.png")
+            picture = Image.new("L", (40, 40), 0)  # a light square on black: an item, not a blank picture
+            picture.paste(120 + 40 * i, (8 + i, 10, 30, 32 - i))
+            picture.save(tmp_path / "data" / name / f"{i}.png")
     code = main(["evaluate", "--model", str(trained_dir / "model.keras"), "--dataset", f"folder:{tmp_path / 'data'}"])
     err = capsys.readouterr().err
     assert code == 2 and "do not match the dataset" in err and "\n" not in err.strip()

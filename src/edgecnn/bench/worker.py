@@ -47,7 +47,7 @@ def keras_runner(model_path: str, threads: int) -> Callable[[np.ndarray], Any]:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     from ..train.model import load_keras_model
-    from ..train.trainer import to_model_input
+    from ..runtime.modelinput import to_model_input
 
     model = load_keras_model(model_path)
     return lambda images: model(to_model_input(images), training=False)

@@ -15,7 +15,7 @@ import numpy as np
 from ..datasets import Dataset
 from ..errors import DatasetError, UsageError
 from ..progress import track
-from ..train.trainer import to_model_input
+from ..runtime.modelinput import to_model_input
 
 
 def balanced_indices(labels: np.ndarray, num_classes: int, samples: int, seed: int) -> np.ndarray:

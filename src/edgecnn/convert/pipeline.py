@@ -19,7 +19,7 @@ from ..datasets import Dataset
 from ..errors import VerificationError
 from ..filenames import ARTIFACT_FILES, LABELS_FILE, MANIFEST_FILE
 from ..fsutil import OutputSet, labels_text, output_folder, sha256_file
-from ..train.trainer import to_model_input
+from ..runtime.modelinput import to_model_input
 from .config import ConvertConfig
 from .describe import artifact_metadata
 from .manifest import Artifact, build_manifest, earlier_entries, results_table

@@ -28,7 +28,7 @@ class LoadedModel:
 
 def load_keras(model_path: str) -> LoadedModel:
     from ..train.model import load_keras_model
-    from ..train.trainer import to_model_input
+    from ..runtime.modelinput import to_model_input
 
     model = load_keras_model(Path(model_path))
     labels = Path(model_path).parent / LABELS_FILE  # what `edgecnn train` writes beside model.keras
