@@ -22,7 +22,11 @@ FIXTURE_TRAIN_ARGS = dict(dataset="synthetic", recipe="seed", epochs=3, limit=30
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with model.keras, labels.txt and train.json from a synthetic run."""
+    """A folder with model.keras, labels.txt and train.json from a synthetic run (skipped without TensorFlow).
+
+    tests/runtime does not use it: its fixtures read the committed golden models instead.
+    """
+    pytest.importorskip("tensorflow", reason="training the fixture model needs the [train] extra")
     from edgecnn.train.trainer import TrainConfig, train
 
     out = tmp_path_factory.mktemp("trained")

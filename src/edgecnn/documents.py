@@ -231,6 +231,8 @@ TENSOR = Obj({
 #: Two finite numbers, low < high: the float range one 0-255 pixel maps onto.
 VALUE_RANGE = Where(List(Num(), 2, 2), lambda v: v[0] < v[1], "must be [low, high] with low < high")
 
+#: pixel_range, resize and layout are no longer written (nothing read them); still accepted, and
+#: still checked, in models converted before they were dropped.
 PREPROCESSING = Obj({
     "value_range": VALUE_RANGE,
     "pixel_range": Where(List(Int(0, 65535), 2, 2), lambda v: v[0] < v[1], "must be [low, high] with low < high"),

@@ -29,14 +29,12 @@ from .errors import ModelError
 METADATA_KEY = "edgecnn"
 
 #: How a picture becomes the model's input; embedded in every artifact. The runtime's
-#: `edgecnn.runtime.preprocess.prepare` is the implementation this describes.
+#: `edgecnn.runtime.preprocess.prepare` is the implementation this describes, and the
+#: Classifier reads each key: value_range (its pixel table), polarity and color.
 PREPROCESSING: dict[str, Any] = {
     "value_range": [0.0, 1.0],
-    "pixel_range": [0, 255],
     "polarity": "light-on-dark",
     "color": "grayscale",
-    "resize": "crop-to-item, pad-square, area",
-    "layout": "NHWC",
 }
 
 #: TFLite Model table field indices (tensorflow/lite/schema/schema.fbs).

@@ -1,11 +1,18 @@
-"""Fixtures for the runtime tests: the session's converted models, Keras's answers, image files.
+"""Fixtures for the runtime tests: the golden models, Keras's answers, image files.
 
-The models are the ones tests/conftest.py trains and converts once per session; tests
-copy a model into tmp_path before doing anything beside it (labels, manifests).
+The models are the committed golden set in tests/runtime/golden/ (a small CNN trained on
+the SYNTHETIC set and converted by scripts/make_golden_models.py), so `pytest tests/runtime`
+runs with only the [pi] extra and pytest: no TensorFlow, no training. Each session works
+on a copy of the set; tests still copy a model into tmp_path before doing anything beside
+it (labels, manifests).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -16,15 +23,44 @@ import numpy as np
 import pytest
 from PIL import Image
 
-#: The synthetic test split the fixture model is evaluated on (seed 0, test offset).
-TEST_SEED = 1_000_003
-N_AGREEMENT = 1000
+#: The committed golden set (scripts/make_golden_models.py writes it).
+GOLDEN = Path(__file__).resolve().parent / "golden"
+#: The synthetic test split the golden reference probabilities are for (seed 0, test offset).
+REFERENCE = json.loads((GOLDEN / "reference.json").read_text())
+TEST_SEED = REFERENCE["seed"]
+N_AGREEMENT = REFERENCE["count"]
+
+
+#: Whether ONNX Runtime is installed: the [pi] extra has only a TFLite interpreter.
+HAVE_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
+#: For tests of a .onnx model: skipped, with the reason, where onnxruntime is not installed (a Pi).
+needs_onnxruntime = pytest.mark.skipif(not HAVE_ONNXRUNTIME,
+                                       reason="onnxruntime is not installed (pip install 'edgecnn[onnx]')")
+#: The golden model files, for parametrize: the .onnx one skipped without onnxruntime.
+MODEL_FILES = ["model_int8.tflite", "model_float32.tflite", "model_float16.tflite",
+               pytest.param("model.onnx", marks=needs_onnxruntime)]
+
+
+@pytest.fixture(scope="session")
+def converted_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the golden set: model_int8/float32/float16.tflite, model.onnx, manifest.json, labels.txt.
+
+    Overrides tests/conftest.py's (which trains and converts with TensorFlow) for the
+    runtime tests; a copy, so no test can change the committed files.
+    """
+    return Path(shutil.copytree(GOLDEN, tmp_path_factory.mktemp("golden") / "models"))
 
 
 @pytest.fixture(scope="session")
 def models(converted_dir: Path) -> Path:
     """model_int8.tflite, model_float32.tflite, model_float16.tflite, model.onnx with manifest and labels."""
     return converted_dir
+
+
+@pytest.fixture(scope="session")
+def uint8_model(converted_dir: Path) -> Path:
+    """The golden int8 model converted with uint8 input and output (`edgecnn convert --uint8-io`)."""
+    return converted_dir / "uint8" / "model_int8.tflite"
 
 
 @pytest.fixture(scope="session")
@@ -41,16 +77,17 @@ def test_images() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def keras_probabilities(trained_dir: Path, test_images: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """What the Keras model says about test_images: the reference every format must agree with."""
-    from edgecnn.tfenv import import_tensorflow
+def keras_probabilities(test_images: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """What the Keras model said about test_images (saved with the golden set): every format must agree.
 
-    import_tensorflow()
-    import keras
-
-    model = keras.models.load_model(trained_dir / "model.keras")
-    x = test_images[0][..., None].astype(np.float32) / 255.0
-    return np.asarray(model.predict(x, batch_size=256, verbose=0))
+    Fails, rather than compares against the wrong pictures, when this numpy/Pillow draws
+    the synthetic images differently from the machine that made the golden set.
+    """
+    digest = hashlib.sha256(np.ascontiguousarray(test_images[0]).tobytes()).hexdigest()
+    assert digest == REFERENCE["images_sha256"], (
+        "the synthetic test images differ from those the golden reference was computed on "
+        "(another numpy or Pillow drawing?); run scripts/make_golden_models.py")
+    return np.load(GOLDEN / "keras_probabilities.npy")
 
 
 def copy_model(src: Path, folder: Path, strip_metadata: bool = False) -> Path:
