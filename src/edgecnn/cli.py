@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 from . import __version__, progress
 from .errors import EdgecnnError, ExitStatus
 
-COMMANDS = ("train", "convert", "classify", "camera", "doctor", "evaluate", "bench", "pipeline")
+COMMANDS = ("train", "convert", "classify", "camera", "serve", "doctor", "evaluate", "bench", "pipeline")
 #: Commands whose product is one committed output set: once it is on disk the run is over,
 #: and a late Ctrl-C/SIGTERM must not turn it into exit 130 (pipeline goes on after train's).
 ONE_COMMIT_COMMANDS = ("train", "convert")

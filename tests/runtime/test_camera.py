@@ -10,6 +10,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -172,3 +173,126 @@ def test_ctrl_c_while_a_fifo_blocks(int8_model, fifo):
         proc.kill()
         pytest.fail("Ctrl-C did not stop `edgecnn camera` on a FIFO")
     assert proc.returncode == 130 and err.strip() == "edgecnn: interrupted", err
+
+
+# --------------------------------------------------------------------------- issue 15: the camera CLI
+
+
+def run_json(int8_model, path, capsys, *extra: str) -> tuple[list[dict], str]:
+    rc = main(["camera", "--model", str(int8_model), "--source", str(path), "--headless", "--json", *extra])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    return [json.loads(line) for line in captured.out.splitlines()], captured.err
+
+
+def test_every_n_and_on_change(int8_model, video, capsys):
+    path, labels = video
+    records, _ = run_json(int8_model, path, capsys, "--every", "3")
+    assert [r["frame"] for r in records] == list(range(1, len(labels) + 1, 3))
+    assert [r["label"] for r in records] == labels[::3]
+    records, _ = run_json(int8_model, path, capsys, "--on-change")
+    changes = [i + 1 for i, label in enumerate(labels) if i == 0 or label != labels[i - 1]]
+    assert [r["frame"] for r in records] == changes
+    assert main(["camera", "--model", str(int8_model), "--source", str(path), "--every", "0", "--headless"]) == 2
+
+
+def test_speed_line_names_each_stage(int8_model, video, capsys):
+    path, labels = video
+    _, err = run_json(int8_model, path, capsys)
+    speed = [line for line in err.splitlines() if line.startswith("Speed:")]
+    assert len(speed) == 1, err
+    numbers = re.fullmatch(r"Speed: ([\d.]+) ms capture, ([\d.]+) ms prepare, ([\d.]+) ms infer per frame "
+                           rf"\(mean of {len(labels)}\); 0 stale frames dropped", speed[0])
+    assert numbers, speed[0]
+    capture, prepare, infer = (float(n) for n in numbers.groups())
+    assert capture > 0 and prepare > 0 and infer >= 0, speed[0]  # the golden model's inference is ~0.05 ms
+
+
+def test_min_score_marks_uncertain_answers(int8_model, video, capsys):
+    path, labels = video
+    plain, _ = run_json(int8_model, path, capsys)
+    scores = sorted({r["score"] for r in plain})
+    assert len(scores) >= 2, "every frame has the same score: nothing to cut between"
+    middle = len(scores) // 2
+    cut = (scores[middle - 1] + scores[middle]) / 2  # between two scores: some frames fall under it, some not
+    records, _ = run_json(int8_model, path, capsys, "--min-score", str(cut))
+    assert [r["uncertain"] for r in records] == [r["score"] < cut for r in plain]
+    assert any(r["uncertain"] for r in records) and not all(r["uncertain"] for r in records)
+    assert [r["label"] for r in records] == labels  # the best guess is kept
+    rc = main(["camera", "--model", str(int8_model), "--source", str(path), "--headless", "--min-score", "1.5"])
+    assert rc == 2 and "--min-score must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_save_writes_the_annotated_video_at_frame_size(int8_model, video, tmp_path, capsys):
+    path, labels = video
+    out = tmp_path / "annotated.mp4"
+    run_json(int8_model, path, capsys, "--save", str(out), "--frame-size", "160x120")
+    capture = cv2.VideoCapture(str(out))
+    written = []
+    while True:
+        ok, picture = capture.read()
+        if not ok:
+            break
+        written.append(picture)
+    capture.release()
+    assert len(written) == len(labels) and written[0].shape == (120, 160, 3)
+    original = cv2.resize(cv2.VideoCapture(str(path)).read()[1], (160, 120), interpolation=cv2.INTER_AREA)
+    changed = np.abs(written[0].astype(int) - original.astype(int)).max(axis=2) > 60
+    assert changed[:30, -40:].mean() > 0.1 and changed[:30, :80].mean() > 0.05  # the inset and the label text
+    assert not list(tmp_path.glob(".*tmp*")), "the temporary video was left behind"
+
+
+def test_bad_frame_size_is_a_usage_error(int8_model, video, capsys):
+    rc = main(["camera", "--model", str(int8_model), "--source", str(video[0]), "--frame-size", "640by480"])
+    assert rc == 2 and "--frame-size must be WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_live_source_gives_the_newest_frame_and_drops_stale_ones(fifo):
+    """A FIFO is live: a slow classifier gets ever newer frames, the skipped ones are counted, none queued.
+
+    Each frame carries its number in its pixels; the writer sends 80 MJPEG frames, faster than
+    this reader takes them.
+    """
+    from edgecnn.runtime.camera import open_source
+
+    total = 80
+    pictures = []
+    for i in range(total):
+        picture = np.full((120, 160, 3), 200, np.uint8)
+        picture[:40, :40] = i * 3
+        pictures.append(cv2.imencode(".jpg", picture)[1].tobytes())
+
+    def write() -> None:
+        with open(fifo, "wb") as fh:
+            for data in pictures:
+                fh.write(data)
+                fh.flush()
+                time.sleep(0.01)
+
+    threading.Thread(target=write, daemon=True).start()
+    source = open_source(str(fifo), 10)
+    taken = []
+    try:
+        while (picture := source.read()) is not None:
+            taken.append(round(float(picture[5:35, 5:35].mean()) / 3))
+            time.sleep(0.05)  # a slow classifier
+    finally:
+        source.close()
+    assert source.live and taken == sorted(set(taken)), taken
+    assert taken[-1] == total - 1 and len(taken) < total
+    assert source.dropped() == total - len(taken)
+
+
+def test_close_releases_the_video_file(int8_model, video):
+    from edgecnn.runtime.camera import open_source
+
+    path = os.path.realpath(video[0])
+
+    def open_files() -> list[str]:
+        return [os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{fd}")]
+
+    source = open_source(str(path), 5, loop=True)
+    assert source.read() is not None and path in open_files()
+    source.close()
+    assert path not in open_files()

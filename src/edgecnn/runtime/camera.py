@@ -10,8 +10,14 @@ Two capture stacks, because a Raspberry Pi has two kinds of camera:
   ask for its "BGR888" format, whose numpy frames are in R, G, B order.
 
 Neither is imported until a source is opened, and neither is needed to classify files.
-A window with an overlay is shown only when asked for, OpenCV has GUI support and there
-is a display; otherwise it runs headless and prints one line per frame.
+
+Capture runs on its own thread (`_Capture`, one per source, for its whole life): it opens
+the source and reads frames as fast as the source gives them. From a live source (a
+camera, a device, a stream) the classifier always takes the newest frame and older ones
+are dropped, never queued, so the answer is never behind the scene. A video file is not
+live: its frames are handed over one by one, none dropped. The same loop
+(`classify_frames`) feeds `edgecnn camera` (lines, a window, a saved video) and
+`edgecnn serve` (the browser page).
 """
 
 from __future__ import annotations
@@ -25,13 +31,13 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
-from ..errors import EdgecnnError, one_line
+from ..errors import CameraError, NoItem, UsageError, WriteError, one_line
 from .classifier import Classifier, Prediction
-from .report import prediction_fields
+from .report import prediction_fields, printable
 
 PICAMERA2 = "picamera2"
 AUTO = "auto"
@@ -39,20 +45,55 @@ PICAMERA2_SIZE = (640, 480)
 WINDOW = "edgecnn camera (q or Esc to quit)"
 _FPS_WINDOW = 30  # frames the FPS figure is averaged over
 DEFAULT_OPEN_TIMEOUT_S = 10.0
+UNCERTAIN = "uncertain"
+NO_ITEM = "no item"
 
 
-class CameraError(EdgecnnError):
-    """No camera, or a source that cannot be opened or read: one line, exit 2."""
+@dataclass
+class _Device:
+    """An opened capture device, used by the capture thread only."""
+
+    read: Callable[[], np.ndarray | None]
+    release: Callable[[], None]
+    rewind: Callable[[], bool] | None = None  # back to the first frame (files), True when it worked
+    pace_fps: float = 0.0  # > 0: read no faster than this (a file played like a camera)
 
 
 @dataclass
 class FrameSource:
-    """An open source of frames: `read()` gives the next frame, or None at the end."""
+    """An open source of frames: `read()` gives the next frame (the newest, from a live one), or None at the end.
+
+    `read` raises CameraError when no frame comes within the timeout. `close()` stops the
+    capture thread and releases the camera (at once, or as soon as a read blocked in the
+    driver returns).
+    """
 
     name: str
     color_order: str  # "BGR" (OpenCV) or "RGB" (picamera2)
     read: Callable[[], np.ndarray | None]
     close: Callable[[], None]
+    live: bool = True  # False for a video file: no frame dropped
+    capture_ms: Callable[[], float] = lambda: 0.0  # mean time the device took per frame read
+    dropped: Callable[[], int] = lambda: 0  # stale frames dropped so far
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds per stage, summed over frames; `line()` is the Ultralytics-style "Speed:" line."""
+
+    frames: int = 0
+    prepare: float = 0.0
+    infer: float = 0.0
+
+    def add(self, prepare_ms: float, infer_ms: float) -> None:
+        self.frames += 1
+        self.prepare += prepare_ms
+        self.infer += infer_ms
+
+    def line(self, capture_ms: float, dropped: int) -> str:
+        n = max(self.frames, 1)
+        return (f"Speed: {capture_ms:.2f} ms capture, {self.prepare / n:.2f} ms prepare, {self.infer / n:.2f} ms infer "
+                f"per frame (mean of {self.frames}); {dropped} stale frames dropped")
 
 
 @dataclass
@@ -60,6 +101,7 @@ class CameraStats:
     frames: int = 0
     seconds: float = 0.0
     recent: deque = field(default_factory=lambda: deque(maxlen=_FPS_WINDOW))
+    times: StageTimes = field(default_factory=StageTimes)
 
     @property
     def fps(self) -> float:
@@ -70,23 +112,84 @@ class CameraStats:
         return (len(self.recent) - 1) / span if span > 0 else 0.0
 
 
+@dataclass
+class FrameResult:
+    """One classified frame: the answer (`predictions` empty when there is no item) and its timings."""
+
+    number: int
+    frame: np.ndarray
+    color_order: str
+    pixels: np.ndarray | None  # the model's 28x28 view; None when the frame has no item
+    predictions: list[Prediction]
+    uncertain: bool
+    fps: float
+    prepare_ms: float
+    infer_ms: float
+
+    @property
+    def no_item(self) -> bool:
+        return not self.predictions
+
+    @property
+    def label(self) -> str:
+        """What to show: the class, "uncertain" (below --min-score) or "no item"."""
+        if self.no_item:
+            return NO_ITEM
+        return UNCERTAIN if self.uncertain else self.predictions[0].label
+
+
+def answer_fields(predictions: list[Prediction], uncertain: bool = False, **extra: Any) -> dict[str, Any]:
+    """JSON fields of one answer: report.prediction_fields, plus "no_item" and "uncertain".
+
+    No item: label, index and score are null and top_k is empty. Uncertain (best score under
+    --min-score): the best guess stays in label/score/top_k and "uncertain" is true.
+    """
+    if not predictions:
+        return {"label": None, "index": None, "score": None, **extra, "top_k": [], "no_item": True, "uncertain": False}
+    return {**prediction_fields(predictions, **extra), "no_item": False, "uncertain": uncertain}
+
+
+def check_min_score(min_score: float) -> float:
+    """--min-score must be in 0..1: UsageError otherwise."""
+    if not 0.0 <= min_score <= 1.0:
+        raise UsageError(f"--min-score must be between 0 and 1 (got {min_score})")
+    return min_score
+
+
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480); UsageError for anything else."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--frame-size must be WIDTHxHEIGHT, e.g. 640x480 (got {text!r})") from None
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise UsageError(f"--frame-size {text}: width and height must be 16 to 8192 pixels")
+    return width, height
+
+
 # --------------------------------------------------------------------------- sources
 
 
-def open_source(spec: str | int | None = AUTO, open_timeout: float = DEFAULT_OPEN_TIMEOUT_S) -> FrameSource:
+def open_source(spec: str | int | None = AUTO, open_timeout: float = DEFAULT_OPEN_TIMEOUT_S, *,
+                frame_size: tuple[int, int] | None = None, loop: bool = False) -> FrameSource:
     """Open `spec`: auto, picamera2, a camera index (0), a device (/dev/video0), a file or a URL.
 
-    An OpenCV source must give its first frame within `open_timeout` seconds, and each later
-    frame within as long. Raises CameraError (exit 2) for anything that does not.
+    The capture thread opens it; this waits for the first frame, at most `open_timeout` seconds
+    (each later frame gets as long). `frame_size` (width, height) is asked of the camera, and
+    frames that still come in another size (a video file) are resized to it. `loop`: a video
+    file plays like a camera (`edgecnn serve`): at its own frame rate, the newest frame taken,
+    from the start again at its end. Raises CameraError (exit 2) for a source
+    that cannot be opened or gives no decodable frame in time.
     """
     if not open_timeout > 0:
         raise CameraError(f"--open-timeout must be more than 0 seconds (got {open_timeout})")
     spec = AUTO if spec is None else str(spec).strip()
     if spec == AUTO:
-        return _open_picamera2() if _picamera2_has_camera() else _open_opencv("0", open_timeout)
+        spec = PICAMERA2 if _picamera2_has_camera() else "0"
     if spec == PICAMERA2:
-        return _open_picamera2()
-    return _open_opencv(spec, open_timeout)
+        return _Capture("picamera2", "RGB", lambda: _open_picamera2(frame_size), open_timeout, True,
+                        frame_size).start()
+    return _open_opencv(spec, open_timeout, frame_size, loop)
 
 
 def picamera2_importable() -> bool:
@@ -104,7 +207,7 @@ def _picamera2_has_camera() -> bool:
         return False
 
 
-def _open_picamera2() -> FrameSource:
+def _open_picamera2(frame_size: tuple[int, int] | None) -> _Device:
     try:
         from picamera2 import Picamera2
     except ImportError:
@@ -112,18 +215,18 @@ def _open_picamera2() -> FrameSource:
                           "python3 -m venv --system-site-packages (it is not on pip); run edgecnn doctor") from None
     try:
         camera = Picamera2()
-        config = camera.create_video_configuration(main={"size": PICAMERA2_SIZE, "format": "BGR888"})
+        config = camera.create_video_configuration(main={"size": frame_size or PICAMERA2_SIZE, "format": "BGR888"})
         camera.configure(config)
         camera.start()
     except Exception as exc:
         raise CameraError(f"picamera2: cannot open the camera module ({one_line(exc)}); "
                           "check the ribbon cable and run: rpicam-hello --list-cameras") from None
 
-    def close() -> None:
+    def release() -> None:
         camera.stop()
         camera.close()
 
-    return FrameSource("picamera2", "RGB", lambda: camera.capture_array("main"), close)
+    return _Device(lambda: camera.capture_array("main"), release)
 
 
 def _import_cv2() -> Any:
@@ -136,13 +239,13 @@ def _import_cv2() -> Any:
     return cv2
 
 
-def _open_opencv(spec: str, timeout: float) -> FrameSource:
-    """Open SPEC with OpenCV and read its first frame, within TIMEOUT seconds.
+def _open_opencv(spec: str, timeout: float, frame_size: tuple[int, int] | None, loop: bool) -> FrameSource:
+    """Open SPEC with OpenCV in the capture thread; its first frame must come within TIMEOUT seconds.
 
     FFmpeg gets the timeout for opening and for each read (a silent network peer). Opening
-    and every read also run in a helper thread (`_Blocking`): a FIFO without a writer blocks
-    in open(2), where neither FFmpeg's timeout nor Ctrl-C reaches; the main thread waits
-    a little longer than FFmpeg would, so Ctrl-C and the timeout always work.
+    runs in the capture thread too: a FIFO without a writer blocks in open(2), where neither
+    FFmpeg's timeout nor Ctrl-C reaches; this thread waits a little longer than FFmpeg
+    would, so Ctrl-C and the timeout always work.
     Raises CameraError: no such source, a text file, a timeout, or no decodable frame.
     """
     cv2 = _import_cv2()
@@ -154,100 +257,184 @@ def _open_opencv(spec: str, timeout: float) -> FrameSource:
         target, kind = spec, spec
         if not is_url:
             _check_video_file(Path(spec))
+    is_file = not is_url and not spec.isdigit() and Path(spec).is_file()
     ms = max(1, int(timeout * 1000))
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
-    blocking = _Blocking(kind, timeout)
+    if frame_size and not is_file:
+        params += [cv2.CAP_PROP_FRAME_WIDTH, frame_size[0], cv2.CAP_PROP_FRAME_HEIGHT, frame_size[1]]
 
-    def open_and_read() -> tuple[Any, tuple[bool, Any]]:
+    def open_device() -> _Device:
+        started = time.monotonic()
         capture = cv2.VideoCapture(target, cv2.CAP_ANY, params)
-        blocking.on_abandon = capture.release
-        return capture, (capture.read() if capture.isOpened() else (False, None))
+        ok, first = capture.read() if capture.isOpened() else (False, None)
+        problem = ""
+        if not ok and time.monotonic() - started >= timeout:  # FFmpeg gave up waiting
+            problem = _timed_out(timeout, "opening it")
+        elif not capture.isOpened():
+            problem = "cannot be opened" + (" (a Pi camera module? use --source picamera2)" if spec.isdigit() else "")
+        elif _fourcc(capture, cv2) == "ansi":  # FFmpeg's tty demuxer draws text files as "video"
+            problem = "is text, not a video"
+        elif not ok or not _is_image(first):
+            problem = "opened but gave no decodable frame"
+        if problem:
+            capture.release()
+            raise CameraError(f"{kind}: {problem}")
+        pending = [first]
+
+        def read() -> np.ndarray | None:
+            if pending:
+                return pending.pop()
+            started = time.monotonic()
+            ok, frame = capture.read()
+            if not ok and time.monotonic() - started >= timeout:
+                raise CameraError(f"{kind}: {_timed_out(timeout, 'waiting for the next frame')}")
+            return frame if ok and _is_image(frame) else None
+
+        def rewind() -> bool:
+            return bool(capture.set(cv2.CAP_PROP_POS_FRAMES, 0))
+
+        if loop and is_file:
+            return _Device(read, capture.release, rewind, float(capture.get(cv2.CAP_PROP_FPS) or 0.0))
+        return _Device(read, capture.release)
 
     from ..tfenv import quiet_stderr  # OpenCV/FFmpeg print warnings on fd 2; our error line says it all
 
-    started = time.monotonic()
-    with quiet_stderr():  # restored by this (main) thread, whatever the helper thread is doing
-        capture, (ok, first) = blocking.call(open_and_read, "opening it")
-    blocking.on_abandon = capture.release
-    problem = ""
-    if not ok and time.monotonic() - started >= timeout:  # FFmpeg gave up waiting
-        problem = blocking.timed_out("opening it")
-    elif not capture.isOpened():
-        problem = "cannot be opened" + (" (a Pi camera module? use --source picamera2)" if spec.isdigit() else "")
-    elif _fourcc(capture, cv2) == "ansi":  # FFmpeg's tty demuxer draws text files as "video"
-        problem = "is text, not a video"
-    elif not ok or not _is_image(first):
-        problem = "opened but gave no decodable frame"
-    if problem:
-        capture.release()
-        raise CameraError(f"{kind}: {problem}")
-    pending = [first]
-
-    def read() -> np.ndarray | None:
-        if pending:
-            return pending.pop()
-        started = time.monotonic()
-        ok, frame = blocking.call(capture.read, "waiting for the next frame")
-        if not ok and time.monotonic() - started >= timeout:
-            raise CameraError(f"{kind}: {blocking.timed_out('waiting for the next frame')}")
-        return frame if ok and _is_image(frame) else None
-
-    return FrameSource(kind, "BGR", read, blocking.close)
+    with quiet_stderr():  # restored by this (main) thread, whatever the capture thread is doing
+        return _Capture(kind, "BGR", open_device, timeout, loop or not is_file, frame_size).start()
 
 
-class _Blocking:
-    """Runs one OpenCV call at a time in a daemon thread; the caller waits at most `timeout` seconds.
+class _Capture:
+    """The capture thread of one source: opens it, then reads frames until closed or the source ends.
 
-    A call that overruns raises CameraError and is abandoned: its thread may stay blocked in
-    FFmpeg, so the capture is released only when (if) that call returns, never under it.
+    Live (`latest_only`): each new frame replaces one the classifier has not taken yet (it is
+    counted as dropped). Not live (a file): the thread waits until the classifier took the last
+    frame. The consumer waits at most `timeout` seconds for a frame; a read that overruns is
+    abandoned (its thread may stay blocked in FFmpeg), so the device is released by the capture
+    thread itself, when (if) that read returns, never under it.
     """
 
-    def __init__(self, kind: str, timeout: float) -> None:
-        self.kind, self.timeout = kind, timeout
-        self.on_abandon: Callable[[], None] | None = None
-        self._busy = threading.Lock()
-        self._abandoned = False
+    def __init__(self, kind: str, color_order: str, opener: Callable[[], _Device], timeout: float,
+                 latest_only: bool, frame_size: tuple[int, int] | None) -> None:
+        self.kind, self.color_order, self.timeout = kind, color_order, timeout
+        self._opener, self._latest_only, self._size = opener, latest_only, frame_size
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._ended = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._opened = False
+        self._dropped = 0
+        self._read_s = 0.0
+        self._reads = 0
+        self._thread = threading.Thread(target=self._run, name=f"edgecnn-capture {kind}", daemon=True)
 
-    def call(self, fn: Callable[[], Any], doing: str) -> Any:
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            with self._busy:
-                try:
-                    box["value"] = fn()
-                except BaseException as exc:  # handed to the waiting thread
-                    box["error"] = exc
-                if self._abandoned and self.on_abandon is not None:
-                    self.on_abandon()
-
-        thread = threading.Thread(target=work, name="edgecnn-camera", daemon=True)
-        thread.start()
+    def start(self) -> FrameSource:
+        """Start the thread and wait for the first frame; CameraError if it fails or is late."""
+        self._thread.start()
+        source = FrameSource(self.kind, self.color_order, self.read, self.close, self._latest_only,
+                             self.capture_ms, lambda: self._dropped)
         try:
-            # Ctrl-C interrupts this wait. Longer than FFmpeg's own timeout, so that where FFmpeg
-            # can give up it does, and no thread is left inside it when the process exits.
-            thread.join(self.timeout * 1.5 + 1.0)
-        finally:
-            if thread.is_alive():
-                self._abandoned = True
-        if thread.is_alive():
-            raise CameraError(f"{self.kind}: {self.timed_out(doing)}")
-        if "error" in box:
-            raise CameraError(f"{self.kind}: cannot be read ({one_line(box['error'])})")
-        return box["value"]
+            with self._cond:
+                self._wait(lambda: self._frame is not None, "opening it")
+        except BaseException:
+            self.close()
+            raise
+        return source
 
-    def timed_out(self, doing: str) -> str:
-        return (f"no answer within {self.timeout:g} s {doing} (a FIFO with no writer, a silent network peer, "
-                "or an unplugged camera?); see --open-timeout")
+    def _run(self) -> None:
+        try:
+            device = self._opener()
+        except BaseException as exc:
+            self._finish(error=exc)
+            return
+        period = 1.0 / device.pace_fps if device.pace_fps > 0 else 0.0
+        due = time.perf_counter()
+        try:
+            while not self._closed:
+                if period:
+                    due += period
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                started = time.perf_counter()
+                frame = device.read()
+                if frame is None and device.rewind is not None and device.rewind():
+                    frame = device.read()
+                if frame is None:
+                    break
+                if self._size and frame.shape[1::-1] != self._size:
+                    frame = _resize(frame, self._size)
+                self._read_s += time.perf_counter() - started
+                self._reads += 1
+                with self._cond:
+                    self._opened = True
+                    while not self._latest_only and self._frame is not None and not self._closed:
+                        self._cond.wait()
+                    if self._frame is not None:
+                        self._dropped += 1
+                    self._frame = frame
+                    self._cond.notify_all()
+            self._finish()
+        except BaseException as exc:
+            self._finish(error=exc)
+        finally:
+            device.release()
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        with self._cond:
+            self._ended, self._error = True, error
+            self._cond.notify_all()
+
+    def _wait(self, ready: Callable[[], bool], doing: str) -> None:
+        """Under the condition: wait until `ready()`, the end or an error; Ctrl-C interrupts the wait.
+
+        Longer than FFmpeg's own timeout, so that where FFmpeg can give up it does, and no
+        thread is left inside it when the process exits.
+        """
+        deadline = time.monotonic() + self.timeout * 1.5 + 1.0
+        while not ready() and not self._ended and not self._closed:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CameraError(f"{self.kind}: {_timed_out(self.timeout, doing)}")
+            self._cond.wait(left)
+        if self._error is not None and self._frame is None:
+            error = self._error
+            if isinstance(error, CameraError):
+                raise CameraError(str(error)) from None
+            raise CameraError(f"{self.kind}: cannot be read ({one_line(error)})") from None
+
+    def read(self) -> np.ndarray | None:
+        """The newest frame not yet taken (waiting for one), or None at the end of the source or once closed."""
+        with self._cond:
+            self._wait(lambda: self._frame is not None, "opening it" if not self._opened else
+                       "waiting for the next frame")
+            frame, self._frame = self._frame, None
+            self._cond.notify_all()
+            return frame
+
+    def capture_ms(self) -> float:
+        return 1000.0 * self._read_s / self._reads if self._reads else 0.0
 
     def close(self) -> None:
-        """Release the capture now, or when an abandoned call returns."""
-        self._abandoned = True
-        if self._busy.acquire(blocking=False):
-            try:
-                if self.on_abandon is not None:
-                    self.on_abandon()
-            finally:
-                self._busy.release()
+        """Stop the thread; the camera is released when its current read returns (waited for, briefly)."""
+        with self._cond:
+            self._closed = True
+            self._frame = None
+            self._cond.notify_all()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(min(self.timeout, 2.0))
+
+
+def _timed_out(timeout: float, doing: str) -> str:
+    return (f"no answer within {timeout:g} s {doing} (a FIFO with no writer, a silent network peer, "
+            "or an unplugged camera?); see --open-timeout")
+
+
+def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    from PIL import Image
+
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BOX))
 
 
 def _check_video_file(path: Path) -> None:
@@ -294,49 +481,177 @@ def _is_image(frame: Any) -> bool:
 # --------------------------------------------------------------------------- loop
 
 
-def format_frame(frame_no: int, predictions: list[Prediction], fps: float, as_json: bool) -> str:
-    best = predictions[0]
+def classify_frames(clf: Classifier, source: FrameSource, *, top_k: int = 1, min_score: float = 0.0,
+                    max_frames: int | None = None, stats: CameraStats | None = None) -> Iterator[FrameResult]:
+    """Classify the newest frame of `source`, again and again, until it ends or max_frames.
+
+    A frame with no item (errors.NoItem) is an answer (`no_item`), not a failure. Does not
+    close the source. Raises CameraError when the source stops answering.
+    """
+    stats = stats if stats is not None else CameraStats()
+    if not stats.recent:
+        stats.recent.append(time.perf_counter())  # so the first frame has an FPS too
+    while max_frames is None or stats.frames < max_frames:
+        frame = source.read()
+        if frame is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            pixels: np.ndarray | None = clf.prepare(frame, color_order=source.color_order)
+        except NoItem:
+            pixels = None
+        t1 = time.perf_counter()
+        predictions = clf.classify_prepared(pixels[None], top_k)[0] if pixels is not None else []
+        t2 = time.perf_counter()
+        stats.frames += 1
+        stats.recent.append(t2)
+        stats.times.add((t1 - t0) * 1000, (t2 - t1) * 1000)
+        uncertain = bool(predictions) and predictions[0].score < min_score
+        yield FrameResult(stats.frames, frame, source.color_order, pixels, predictions, uncertain, stats.fps,
+                          (t1 - t0) * 1000, (t2 - t1) * 1000)
+
+
+def format_frame(result: FrameResult, as_json: bool) -> str:
+    """One output line for a frame: text, or a JSON object (answer_fields plus frame and fps)."""
     if as_json:
-        return json.dumps({"frame": frame_no, **prediction_fields(predictions, fps=round(fps, 2))})
-    others = "".join(f", {p.label} ({p.score:.3f})" for p in predictions[1:])
-    return f"frame {frame_no}: {best.label} ({best.score:.3f}){others}  {fps:.1f} FPS"
+        return json.dumps({"frame": result.number, **answer_fields(result.predictions, result.uncertain,
+                                                                   fps=round(result.fps, 2))})
+    if result.no_item:
+        return f"frame {result.number}: {NO_ITEM}  {result.fps:.1f} FPS"
+    best = result.predictions[0]
+    shown = f"{UNCERTAIN} (best: {printable(best.label)} {best.score:.3f})" if result.uncertain else \
+        f"{printable(best.label)} ({best.score:.3f})"
+    others = "".join(f", {printable(p.label)} ({p.score:.3f})" for p in result.predictions[1:])
+    return f"frame {result.number}: {shown}{others}  {result.fps:.1f} FPS"
+
+
+class LinePolicy:
+    """Which frames get a line: every Nth (`every`), or only those whose label changed (`on_change`)."""
+
+    def __init__(self, every: int = 1, on_change: bool = False) -> None:
+        if every < 1:
+            raise UsageError(f"--every must be at least 1 (got {every})")
+        self.every, self.on_change = every, on_change
+        self._last: str | None = None
+
+    def wants(self, result: FrameResult) -> bool:
+        if self.on_change:
+            changed = result.label != self._last
+            self._last = result.label
+            return changed
+        return (result.number - 1) % self.every == 0
 
 
 def run_camera(clf: Classifier, source: FrameSource, *, window: bool = False, max_frames: int | None = None,
-               top_k: int = 1, as_json: bool = False, out: IO[str] | None = None) -> CameraStats:
-    """Classify frames until the source ends, max_frames, q/Esc in the window, or Ctrl-C."""
+               top_k: int = 1, as_json: bool = False, out: IO[str] | None = None, min_score: float = 0.0,
+               lines: LinePolicy | None = None, save: str | os.PathLike[str] | None = None,
+               stats: CameraStats | None = None) -> CameraStats:
+    """Classify frames until the source ends, max_frames, or q/Esc in the window; print the chosen lines.
+
+    `save`: an annotated video (the window's overlay) written to that path, complete and renamed
+    into place when the run ends, Ctrl-C included. The source is closed at the end. Ctrl-C
+    (KeyboardInterrupt) is re-raised after that clean-up, so the command exits 130; pass
+    `stats` to read the figures afterwards either way.
+    """
     out = out or sys.stdout
-    stats = CameraStats()
+    lines = lines or LinePolicy()
+    stats = stats if stats is not None else CameraStats()
     show = _Window() if window else None
+    recorder = _Recorder(save) if save else None
     started = time.perf_counter()
-    stats.recent.append(started)  # so the first frame has an FPS too
     try:
-        while max_frames is None or stats.frames < max_frames:
-            frame = source.read()
-            if frame is None:
+        for result in classify_frames(clf, source, top_k=top_k, min_score=min_score, max_frames=max_frames,
+                                      stats=stats):
+            if lines.wants(result):
+                print(format_frame(result, as_json), file=out, flush=True)
+            if recorder is not None:
+                recorder.write(annotate(result), result.fps)
+            if show is not None and not show.update(result):
                 break
-            pixels = clf.prepare(frame, color_order=source.color_order)
-            predictions = clf.classify_prepared(pixels[None], top_k)[0]
-            stats.frames += 1
-            stats.recent.append(time.perf_counter())
-            print(format_frame(stats.frames, predictions, stats.fps, as_json), file=out, flush=True)
-            if show is not None and not show.update(frame, source.color_order, pixels, predictions[0], stats.fps):
-                break
-    except KeyboardInterrupt:
-        pass  # Ctrl-C is how a live camera is stopped
     finally:
         stats.seconds = time.perf_counter() - started
         source.close()
         if show is not None:
             show.close()
+        if recorder is not None:
+            recorder.close(stats.frames / stats.seconds if stats.seconds > 0 else 0.0)
     return stats
+
+
+def speed_line(stats: CameraStats, source: FrameSource) -> str:
+    """The per-stage timing line printed at the end of `edgecnn camera`."""
+    return stats.times.line(source.capture_ms(), source.dropped())
+
+
+def annotate(result: FrameResult) -> np.ndarray:
+    """A BGR copy of the frame with the label, score, FPS and the model's 28x28 view (enlarged, top right)."""
+    cv2 = _import_cv2()
+    frame = result.frame
+    image = frame if result.color_order == "BGR" else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+    image = np.array(image[..., :3]) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    side = max(28, min(image.shape[:2]) // 4)
+    if result.pixels is not None:
+        inset = cv2.resize(result.pixels, (side, side), interpolation=cv2.INTER_NEAREST)
+        image[:side, -side:] = inset[..., None]
+    score = f" {result.predictions[0].score:.2f}" if result.predictions else ""
+    text = f"{result.label}{score}  {result.fps:.1f} FPS"
+    cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
+    cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
+    return image
+
+
+class _Recorder:
+    """--save: an mp4 (mp4v) of annotated frames, written beside DEST and renamed to it on close.
+
+    The first frames are held back until the loop's frame rate is known, so the video plays
+    at the speed the frames were classified (a live source drops frames the loop had no time for).
+    """
+
+    HOLD = 10  # frames held back to measure the rate
+
+    def __init__(self, dest: str | os.PathLike[str]) -> None:
+        self.cv2 = _import_cv2()
+        self.dest = Path(dest)
+        if not self.dest.parent.is_dir():
+            raise WriteError(f"--save {self.dest}: folder {self.dest.parent} does not exist")
+        self.tmp = self.dest.with_name(f".{self.dest.stem}.tmp{self.dest.suffix or '.mp4'}")
+        self.writer: Any = None
+        self.held: list[np.ndarray] = []
+        self.frames = 0
+
+    def write(self, image: np.ndarray, fps: float) -> None:
+        self.frames += 1
+        if self.writer is not None:
+            self.writer.write(image)
+            return
+        self.held.append(image)
+        if len(self.held) >= self.HOLD:
+            self._open(fps)
+
+    def _open(self, fps: float) -> None:
+        height, width = self.held[0].shape[:2]
+        rate = min(max(fps, 1.0), 120.0) if fps > 0 else 15.0
+        self.writer = self.cv2.VideoWriter(str(self.tmp), self.cv2.VideoWriter_fourcc(*"mp4v"), rate, (width, height))
+        if not self.writer.isOpened():
+            raise WriteError(f"--save {self.dest}: OpenCV cannot write an mp4 video there")
+        for image in self.held:
+            self.writer.write(image)
+        self.held = []
+
+    def close(self, fps: float) -> None:
+        if self.held:
+            self._open(fps)
+        if self.writer is None:
+            return
+        self.writer.release()
+        os.replace(self.tmp, self.dest)
 
 
 def display_available() -> tuple[bool, str]:
     """(True, "") when a window can be shown, else (False, why not)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, ("no display (DISPLAY/WAYLAND_DISPLAY unset); the lines below are the live output "
-                       "(--json for JSON lines), e.g. over ssh on a headless Pi")
+                       "(--json for JSON lines), e.g. over ssh on a headless Pi; or edgecnn serve for a browser view")
     if importlib.util.find_spec("cv2") is None:
         return False, ("OpenCV is not installed; for a window: pip install opencv-python "
                        "(or sudo apt install python3-opencv)")
@@ -352,23 +667,14 @@ def display_available() -> tuple[bool, str]:
 
 
 class _Window:
-    """An OpenCV window: the frame, the 28x28 the model sees (enlarged), label, score and FPS."""
+    """An OpenCV window showing `annotate`'s picture."""
 
     def __init__(self) -> None:
         self.cv2 = _import_cv2()
 
-    def update(self, frame: np.ndarray, color_order: str, pixels: np.ndarray, best: Prediction, fps: float) -> bool:
-        cv2 = self.cv2
-        image = frame if color_order == "BGR" else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-        image = np.ascontiguousarray(image[..., :3]) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        side = max(28, min(image.shape[:2]) // 4)
-        inset = cv2.resize(pixels, (side, side), interpolation=cv2.INTER_NEAREST)
-        image[:side, -side:] = inset[..., None]
-        text = f"{best.label} {best.score:.2f}  {fps:.1f} FPS"
-        cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-        cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2, cv2.LINE_AA)
-        cv2.imshow(WINDOW, image)
-        key = cv2.waitKey(1) & 0xFF
+    def update(self, result: FrameResult) -> bool:
+        self.cv2.imshow(WINDOW, annotate(result))
+        key = self.cv2.waitKey(1) & 0xFF
         return key not in (ord("q"), 27)
 
     def close(self) -> None:
@@ -376,4 +682,3 @@ class _Window:
             self.cv2.destroyAllWindows()
         except Exception:
             pass
-
