@@ -124,3 +124,17 @@ def test_interrupted_save_leaves_no_model(tmp_path, monkeypatch):
     assert code == 130
     assert not (tmp_path / trainer.MODEL_FILE).exists()
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".keras"]
+
+
+def test_traceback_shows_the_cause_that_normal_output_hides(tmp_path, capsys):
+    """A corrupt .gz: one line normally; with --traceback, zlib's/gzip's own exception as the cause."""
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 6 + b"not deflate data")
+    for name, n in [("train-labels-idx1-ubyte", 60000), ("t10k-images-idx3-ubyte", 0), ("t10k-labels-idx1-ubyte", 10000)]:
+        (tmp_path / name).write_bytes(encode_idx(np.zeros((10000, 28, 28) if n == 0 else n, np.uint8)))
+    args = ["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]
+    code, err = run_main(args, capsys)
+    assert_one_line_error(code, err, "corrupt or truncated gzip file")
+    code, err = run_main(["--traceback", *args], capsys)
+    assert code == 2
+    assert "The above exception was the direct cause of the following exception" in err
+    assert "zlib.error" in err or "BadGzipFile" in err
