@@ -160,18 +160,28 @@ def test_silent_tcp_peer_times_out(int8_model, capsys):
     assert accepted and time.monotonic() - started < 10  # it did connect, and then waited for data
 
 
-def test_ctrl_c_while_a_fifo_blocks(int8_model, fifo):
-    """The open is stuck in open(2) inside FFmpeg; Ctrl-C still ends the command at once with 130."""
-    proc = subprocess.Popen([sys.executable, "-m", "edgecnn", "camera", "--model", str(int8_model), "--source", str(fifo),
+def camera_on_fifo(int8_model, fifo) -> subprocess.Popen:
+    """`edgecnn camera` in its own process, reading the FIFO, waiting up to 60 s for each frame."""
+    return subprocess.Popen([sys.executable, "-m", "edgecnn", "camera", "--model", str(int8_model), "--source", str(fifo),
                              "--headless", "--open-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    time.sleep(3)  # start-up and into the blocking open
+
+
+def ctrl_c(proc: subprocess.Popen, doing: str) -> str:
+    """SIGINT, then the process's stderr once it has ended (a test failure if it does not within 15 s)."""
     proc.send_signal(signal.SIGINT)
     try:
-        _, err = proc.communicate(timeout=10)
+        return proc.communicate(timeout=15)[1]
     except subprocess.TimeoutExpired:
         proc.kill()
-        pytest.fail("Ctrl-C did not stop `edgecnn camera` on a FIFO")
+        pytest.fail(f"Ctrl-C did not stop `edgecnn camera` {doing}")
+
+
+def test_ctrl_c_while_a_fifo_blocks(int8_model, fifo):
+    """The open is stuck in open(2) inside FFmpeg; Ctrl-C still ends the command at once with 130."""
+    proc = camera_on_fifo(int8_model, fifo)
+    time.sleep(3)  # start-up and into the blocking open
+    err = ctrl_c(proc, "on a FIFO")
     assert proc.returncode == 130 and err.strip() == "edgecnn: interrupted", err
 
 
@@ -296,3 +306,20 @@ def test_close_releases_the_video_file(int8_model, video):
     assert source.read() is not None and path in open_files()
     source.close()
     assert path not in open_files()
+
+
+def test_ctrl_c_during_the_loop_exits_130_with_the_summary(int8_model, video, fifo):
+    """Frames came, then the stream goes quiet; Ctrl-C ends the run with 130 after the summary and Speed: lines."""
+    data = video[0].read_bytes()
+    proc = camera_on_fifo(int8_model, fifo)
+    with open(fifo, "wb") as writer:  # held open and silent after the video: a live stream with nothing new
+        writer.write(data)
+        writer.flush()
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline and not proc.stdout.readline().startswith("frame "):
+            pass
+        time.sleep(1)
+        err = ctrl_c(proc, "while it waited for a frame")
+    lines = err.strip().splitlines()
+    assert proc.returncode == 130 and lines[-1] == "edgecnn: interrupted", err
+    assert re.match(rf"\d+ frames from {fifo} in ", lines[-3]) and lines[-2].startswith("Speed: "), err

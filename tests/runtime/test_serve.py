@@ -114,6 +114,10 @@ def test_upload_over_the_cap_gets_413(server):
     assert status == 413 and f"{MAX_UPLOAD:,} bytes" in answer["error"]
     body, headers = multipart(os.urandom(MAX_UPLOAD))  # the form's own bytes push it over
     assert server.request("POST", "/classify", body, headers=headers)[0] == 413
+    # no Content-Length (chunked): the cap is counted as the bytes arrive
+    chunks = iter([os.urandom(50_000)] * (MAX_UPLOAD // 50_000 + 1))
+    status, reply, _ = server.request("POST", "/classify", chunks, headers={"Transfer-Encoding": "chunked"})
+    assert status == 413, reply
 
 
 def test_model_and_health(server, clf, int8_model):

@@ -35,7 +35,7 @@ class Server:
     def port(self) -> int:
         return int(urlsplit(self.url).port or 0)
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                 token: str | None = "default") -> tuple[int, bytes, dict[str, str]]:
         """One request on a new connection: (status, body, headers); the server's token unless told otherwise."""
         headers = dict(headers or {})
@@ -44,7 +44,8 @@ class Server:
             headers["Authorization"] = f"Bearer {token}"
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, path, body=body, headers=headers)
+            conn.request(method, path, body=body, headers=headers,
+                         encode_chunked=headers.get("Transfer-Encoding") == "chunked")
             response = conn.getresponse()
             return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
         finally:
