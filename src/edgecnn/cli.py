@@ -17,7 +17,7 @@ import traceback
 from types import FrameType
 from typing import Iterator, Sequence
 
-from . import __version__, progress
+from . import __version__, log, progress
 from .errors import EdgecnnError, ExitStatus
 
 COMMANDS = ("train", "convert", "classify", "camera", "serve", "doctor", "evaluate", "bench", "pipeline")
@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edgecnn {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors (debugging)")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1, default=0,
+                          help="also show debugging messages (before the command: edgecnn -v train ...)")
+    loudness.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1,
+                          help="show only warnings and errors, not progress messages (edgecnn -q convert ...)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f".commands.{name}", __package__).register(sub)
@@ -115,9 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
     try:
-        with signal_handling(args.command), progress.suppressed(bool(getattr(args, "json", False))):
-            return int(args.func(args) or ExitStatus.SUCCESS)  # with --json, no progress bar anywhere (edgecnn.progress)
+        # Messages go to stdout, except in a --json run (stdout is for JSON then); with --json no
+        # progress bar anywhere (edgecnn.progress).
+        with signal_handling(args.command), progress.suppressed(as_json), \
+                log.configure(args.verbosity, sys.stderr if as_json else sys.stdout):
+            return int(args.func(args) or ExitStatus.SUCCESS)
     except KeyboardInterrupt as exc:
         print("edgecnn: interrupted", file=sys.stderr)
         return getattr(exc, "exit_code", ExitStatus.INTERRUPTED)

@@ -1,5 +1,7 @@
 """folder:DIR on images the test writes: PNG, JPEG, RGBA, 16-bit, and files that are not images."""
 
+import logging
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -32,9 +34,10 @@ def image_folder(tmp_path):
     return root
 
 
-def test_reads_every_format_and_counts_skipped(image_folder):
-    messages = []
-    ds = load_dataset(f"folder:{image_folder}", seed=0, log=messages.append)
+def test_reads_every_format_and_counts_skipped(image_folder, caplog):
+    with caplog.at_level(logging.INFO, logger="edgecnn"):
+        ds = load_dataset(f"folder:{image_folder}", seed=0)
+    messages = [r.getMessage() for r in caplog.records]
     assert ds.class_names == ["bags", "shoes"]
     assert len(ds.y_train) + len(ds.y_test) == 6
     assert ds.x_train.shape[1:] == (28, 28) and ds.x_train.dtype == np.uint8

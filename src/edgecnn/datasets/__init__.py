@@ -7,12 +7,14 @@ images without TensorFlow.
 from __future__ import annotations
 
 import os
-from typing import Callable
 
 from ..errors import DatasetError
+from ..log import Log, get_logger
 from .base import Dataset
 
 DATASET_CHOICES = "fashion-mnist, synthetic, or folder:DIR"
+
+logger = get_logger(__name__)
 
 
 def load_dataset(
@@ -20,7 +22,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     seed: int = 0,
     limit: int | None = None,
-    log: Callable[[str], None] = print,
+    log: Log = logger.info,
 ) -> Dataset:
     """Load a dataset by its name on the command line; `limit` caps the training split."""
     spec = (spec or "").strip()

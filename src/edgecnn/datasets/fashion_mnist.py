@@ -19,13 +19,13 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .. import FASHION_MNIST_CLASSES
 from ..errors import DatasetError
 from ..fsutil import atomic_path
+from ..log import Log, get_logger
 from .base import Dataset
 from .idx import parse_idx, read_idx_bytes
 
@@ -48,6 +48,8 @@ MIRRORS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 )
 DOWNLOAD_TIMEOUT_S = 15
+
+logger = get_logger(__name__)
 
 
 def keras_cache_dir() -> Path:
@@ -97,7 +99,7 @@ def read_checked(path: Path, gz_name: str) -> np.ndarray:
     return array
 
 
-def download(gz_name: str, dest_dir: Path, log: Callable[[str], None]) -> Path:
+def download(gz_name: str, dest_dir: Path, log: Log) -> Path:
     """Fetch one file from the first mirror that answers, checked before it takes its final name."""
     if os.environ.get("EDGECNN_OFFLINE"):
         raise OSError("EDGECNN_OFFLINE is set")
@@ -129,7 +131,7 @@ def missing_files_message(dirs: list[Path], reason: str) -> str:
     )
 
 
-def locate_files(data_dir: str | os.PathLike[str] | None, log: Callable[[str], None] = print) -> dict[str, Path]:
+def locate_files(data_dir: str | os.PathLike[str] | None, log: Log = logger.info) -> dict[str, Path]:
     """All four files from ONE folder: the first that has all four, else downloaded into the first folder.
 
     A folder holding only some of the files is reported and skipped, never mixed with another.
@@ -141,7 +143,7 @@ def locate_files(data_dir: str | os.PathLike[str] | None, log: Callable[[str], N
             return found
         partial = [n for n in FILE_NAMES if file_in(folder, n)]
         if partial:
-            log(f"warning: {folder} has only {len(partial)} of the 4 Fashion-MNIST files; not using it")
+            logger.warning(f"{folder} has only {len(partial)} of the 4 Fashion-MNIST files; not using it")
     try:
         return {name: file_in(dirs[0], name) or download(name, dirs[0], log) for name in FILE_NAMES}
     except OSError as exc:
@@ -159,7 +161,7 @@ def load_split(images_path: Path, labels_path: Path, split: str) -> tuple[np.nda
     return images, labels.astype(np.int64)
 
 
-def load_fashion_mnist(data_dir: str | os.PathLike[str] | None = None, log: Callable[[str], None] = print) -> Dataset:
+def load_fashion_mnist(data_dir: str | os.PathLike[str] | None = None, log: Log = logger.info) -> Dataset:
     files = locate_files(data_dir, log)
     x_train, y_train = load_split(files["train-images-idx3-ubyte.gz"], files["train-labels-idx1-ubyte.gz"], "train")
     x_test, y_test = load_split(files["t10k-images-idx3-ubyte.gz"], files["t10k-labels-idx1-ubyte.gz"], "t10k")

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..errors import DatasetError, ImageError
+from ..log import Log, get_logger
 from ..runtime.preprocess import prepare
 from .base import Dataset
 
 TEST_FRACTION = 0.2
+
+logger = get_logger(__name__)
 
 
 def class_folders(root: Path) -> list[Path]:
@@ -50,7 +52,7 @@ def split_indices(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 
 
 def load_folder(
-    root: str | os.PathLike[str], seed: int = 0, size: tuple[int, int] = (28, 28), log: Callable[[str], None] = print
+    root: str | os.PathLike[str], seed: int = 0, size: tuple[int, int] = (28, 28), log: Log = logger.info
 ) -> Dataset:
     root = Path(root).expanduser()  # "folder:~/photos": the shell does not expand ~ after "folder:"
     rng = np.random.default_rng(seed)
@@ -68,7 +70,7 @@ def load_folder(
     warnings = []
     if skipped:
         warnings.append(f"skipped {len(skipped)} unreadable file(s) in {root}, e.g. {skipped[0]}")
-        log(f"warning: {warnings[-1]}")
+        logger.warning(warnings[-1])
     return Dataset(
         f"folder:{root}", str(root.resolve()), names,
         np.concatenate(xs_tr), np.concatenate(ys_tr).astype(np.int64),

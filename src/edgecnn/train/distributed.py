@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from .. import documents
 from ..errors import ClusterError, EdgecnnError, UsageError, one_line
+from ..log import Log, get_logger
 
 if TYPE_CHECKING:  # the CLI imports this module to build --help: keep it light
     import numpy as np
@@ -57,6 +58,8 @@ _HELLO_TIMEOUT_S = 2.0
 _HELLO_MAGIC = b"edgecnn-hello/1 "
 #: The --connect-timeout of the last wait_for_peers, for make_strategy's own wait.
 _join_timeout_s = DEFAULT_CONNECT_TIMEOUT_S
+
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,7 @@ class _HelloServer:
         self.sock.close()
 
 
-def wait_for_peers(cluster: Cluster, timeout_s: float, log: Callable[[str], None] = print) -> None:
+def wait_for_peers(cluster: Cluster, timeout_s: float, log: Log = logger.info) -> None:
     """Return once every other worker of this job has answered, and confirmed this one; UsageError after `timeout_s`.
 
     TensorFlow itself waits for a missing worker without a word: creating the
