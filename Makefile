@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.edgecnn-installed
 DEMO_OUT ?= artifacts/demo
 
-.PHONY: demo test test-fast install fashion-mnist wheel pi-check clean
+.PHONY: demo test test-fast install fashion-mnist chromium wheel pi-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed: install python3-venv (Debian/Ubuntu: sudo apt install python3-venv)"; exit 2; }
@@ -20,6 +20,11 @@ install: $(STAMP)
 # real-data tests skip locally (and fail when CI=true).
 fashion-mnist:
 	bash scripts/install_fashion_mnist.sh
+
+# Debian/Ubuntu's chromium, for the headless-browser test of `edgecnn serve`'s page
+# (tests/runtime/test_serve_browser.py: skipped without it locally, failed when CI=true).
+chromium:
+	bash scripts/install_chromium.sh
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py --out $(DEMO_OUT)
