@@ -26,13 +26,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import http.client
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +39,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/runtime/test_serve_support: the server process and MJPEG reader the tests use
 
-from tests.runtime.test_serve_support import Server, mjpeg_frames, start_server  # noqa: E402
+from tests.runtime.test_serve_support import Server, mjpeg_frames, post_load, start_server  # noqa: E402
 
 FASHION = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 
@@ -98,27 +96,7 @@ def in_process(clf, path: Path, n: int) -> tuple[float, float]:
 def hammer(server: Server, data: bytes, clients: int, per_client: int, stop: threading.Event | None = None
            ) -> tuple[float, float, float, int]:
     """(req/s, p50 ms, p99 ms, non-200 count) of POST /classify from `clients` kept-alive connections."""
-
-    def client(_: int) -> list[tuple[int, float]]:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        out = []
-        try:
-            for _ in range(per_client):
-                if stop is not None and stop.is_set():
-                    break
-                t0 = time.perf_counter()
-                conn.request("POST", "/classify", body=data)
-                response = conn.getresponse()
-                response.read()
-                out.append((response.status, time.perf_counter() - t0))
-        finally:
-            conn.close()
-        return out
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        results = [r for rs in pool.map(client, range(clients)) for r in rs]
-    seconds = time.perf_counter() - started
+    results, seconds = post_load(server, data, clients, per_client, stop)
     latencies = [t * 1000 for _, t in results]
     return (len(results) / seconds, statistics.median(latencies), percentile(latencies, 0.99),
             sum(1 for s, _ in results if s != 200))
@@ -181,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 source.close()
             if stats.frames / (time.perf_counter() - started) > best:
                 best, speed = stats.frames / (time.perf_counter() - started), speed_line(stats, source)
-        print(f"\ncamera loop on the 640x480 video, FPS")
+        print("\ncamera loop on the 640x480 video, FPS")
         print(f"  in-process classify_frames (edgecnn camera), every frame   {best:6.1f}  ({speed})")
         server = start_server(args.model, "--source", str(video))
         try:

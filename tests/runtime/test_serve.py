@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import statistics
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -24,7 +21,7 @@ from edgecnn.datasets.synthetic import frame, render_item
 from edgecnn.runtime import Classifier
 
 from .conftest import huge_png_header
-from .test_serve_support import mjpeg_frames, start_server
+from .test_serve_support import mjpeg_frames, post_load, start_server
 from .test_camera import scene, video  # noqa: F401  (video is a fixture: the same MJPG file as test_camera)
 
 pytest.importorskip("starlette", reason="edgecnn serve needs the [serve] extra: pip install 'edgecnn[serve]'")
@@ -165,31 +162,9 @@ def test_page_is_self_contained(server):
 @pytest.mark.slow
 def test_load_8_clients_1000_requests(server):
     """8 concurrent clients, 1,000 POST /classify in all, each on a kept-alive connection: all 200."""
-    import http.client
-
     png = png_bytes(frame(render_item(3, np.random.default_rng(9))))
-    per_client, clients = 125, 8
     rss_before = server.rss_kb()
-
-    def client(_: int) -> list[tuple[int, float]]:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        out = []
-        try:
-            for _ in range(per_client):
-                started = time.perf_counter()
-                conn.request("POST", "/classify", body=png, headers={"Authorization": f"Bearer {TOKEN}"})
-                response = conn.getresponse()
-                body = response.read()
-                out.append((response.status, time.perf_counter() - started))
-                assert response.status != 200 or json.loads(body)["label"]
-        finally:
-            conn.close()
-        return out
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        results = [r for rs in pool.map(client, range(clients)) for r in rs]
-    seconds = time.perf_counter() - started
+    results, seconds = post_load(server, png, 8, 125)
     statuses = [s for s, _ in results]
     latencies = sorted(t * 1000 for _, t in results)
     growth_mb = (server.rss_kb() - rss_before) / 1024

@@ -220,3 +220,35 @@ class Browser:
             self.proc.wait()
         os.close(self._to_browser)
         os.close(self._from_browser)
+
+
+def post_load(server: Server, data: bytes, clients: int, per_client: int, stop: threading.Event | None = None
+              ) -> tuple[list[tuple[int, float]], float]:
+    """POST /classify `data` from `clients` threads, each on one kept-alive connection, `per_client` times
+    (or until `stop` is set): every request's (status, seconds), and the seconds it all took."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"Authorization": f"Bearer {server.token}"} if server.token else {}
+
+    def client(_: int) -> list[tuple[int, float]]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        out = []
+        try:
+            for _ in range(per_client):
+                if stop is not None and stop.is_set():
+                    break
+                started = time.perf_counter()
+                conn.request("POST", "/classify", body=data, headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                if response.status == 200 and not json.loads(body).get("label"):
+                    raise AssertionError(f"a 200 answer without a label: {body[:200]!r}")
+                out.append((response.status, time.perf_counter() - started))
+        finally:
+            conn.close()
+        return out
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = [r for rs in pool.map(client, range(clients)) for r in rs]
+    return results, time.perf_counter() - started
