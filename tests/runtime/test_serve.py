@@ -175,12 +175,13 @@ def test_load_8_clients_1000_requests(server):
     assert growth_mb < 50, f"server memory grew {growth_mb:.1f} MB over 1,000 requests"
 
 
-def test_source_none_serves_the_api_and_ctrl_c_exits_130(int8_model, clf):
-    server = start_server(int8_model, "--source", "none")
+def test_source_none_serves_the_api_min_score_and_ctrl_c_exits_130(int8_model, clf):
+    server = start_server(int8_model, "--source", "none", "--min-score", "1.0")
     try:
         assert server.request("GET", "/state")[0] == 404
         status, answer = server.json("POST", "/classify", png_bytes(frame(render_item(2, np.random.default_rng(1)))))
         assert status == 200 and answer["label"] in clf.class_names
+        assert answer["uncertain"] is (answer["score"] < 1.0)  # --min-score 1.0: all but a perfect score
         assert server.json("GET", "/health")[1]["camera"] is None
     finally:
         rc = server.stop()
