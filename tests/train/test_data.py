@@ -72,3 +72,24 @@ def test_auto_flips_fashion_mnist_only() -> None:
     assert augment_for("shift", "folder:/x") == "shift"
     with pytest.raises(UsageError, match="--augment must be one of"):
         augment_for("rotate", "fashion-mnist")
+
+
+def test_photo_versions_replace_pooled_images_about_half_the_time() -> None:
+    """Only pooled images are swapped, each epoch anew, about PHOTO_PROBABILITY of them; labels stay."""
+    from edgecnn.train.data import PHOTO_PROBABILITY
+
+    x, y = items(512)
+    photos = 1.0 - x  # distinguishable from the original everywhere
+    pooled = np.arange(len(y)) % 2 == 0
+    pipeline = batches(x, y, batch_size=512, num_classes=10, seed=1, photos=(photos, pooled))
+    epochs = []
+    for images, labels in (next(iter(pipeline)) for _ in range(2)):
+        images = images.numpy()
+        np.testing.assert_array_equal(labels.numpy().argmax(axis=1), y)
+        swapped = np.array([np.array_equal(a, b) for a, b in zip(images, photos)])
+        kept = np.array([np.array_equal(a, b) for a, b in zip(images, x)])
+        assert np.all(swapped ^ kept)  # every image is one or the other
+        assert not swapped[~pooled].any()
+        assert abs(swapped[pooled].mean() - PHOTO_PROBABILITY) < 0.1
+        epochs.append(swapped)
+    assert not np.array_equal(epochs[0], epochs[1])  # a new draw every epoch

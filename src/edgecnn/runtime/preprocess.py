@@ -64,6 +64,11 @@ DETAIL_SIDE = 112
 #: Levels below this many times the background noise (at most FLOOR_FRACTION of the item's
 #: peak) become Fashion-MNIST's black background.
 FLOOR_NOISE, FLOOR_FRACTION = 3.0, 0.1
+#: Items turned by up to MAX_SKEW_DEG are turned upright (searched in SKEW_STEP_DEG steps) when
+#: that makes their box at least DESKEW_MIN_GAIN smaller.
+MAX_SKEW_DEG, SKEW_STEP_DEG, DESKEW_MIN_GAIN = 12.0, 1.0, 0.03
+#: The crop's edges: the outermost pixels above BOX_NOISE x the pixel noise and BOX_FRACTION of the peak.
+BOX_NOISE, BOX_FRACTION = 4.0, 0.06
 #: The final unsharp mask (`sharpened`).
 SHARPEN_RADIUS, SHARPEN_PERCENT = 0.7, 100
 
@@ -377,7 +382,7 @@ def prepare(
             raise NoItem(f"no item: a {width}x{height} picture with no contrast (all pixels within {MIN_CONTRAST} levels)")
         return np.ascontiguousarray(255 - gray if invert else gray)
     item = find_item(picture, invert)
-    return sharpened(fit_in_square(item_pixels(picture, item), size))
+    return sharpened(fit_in_square(item_pixels(picture, item)[0], size))
 
 
 def sharpened(pixels: np.ndarray) -> np.ndarray:
@@ -427,7 +432,8 @@ class Item:
     the column and row in 0..1 of the picture, in the polarity used (item light).
     invert: whether the picture was inverted. threshold, peak: levels above the surface
     that make a pixel part of the item, and the item's highest level. noise: the
-    background's robust standard deviation on the (smoothed) grid.
+    background's robust standard deviation on the (smoothed) grid; pixel_noise: the same
+    of single pixels. angle: degrees counter-clockwise that make the item upright (`_skew`).
     """
 
     box: tuple[int, int, int, int]
@@ -439,6 +445,8 @@ class Item:
     threshold: float
     peak: float
     noise: float
+    pixel_noise: float
+    angle: float = 0.0
 
 
 def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> Item:
@@ -462,12 +470,13 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
         invert = border_level(grid.astype(np.uint8)) > POLARITY_THRESHOLD
     if invert:
         grid = 255.0 - grid
-    grid = _smooth3(grid)
     ring = _ring_mask(grid.shape)
     u, v = _grid_coordinates(grid.shape, step, origin, (h, w))
+    pixel_noise = _robust_sigma((grid - _evaluate(_fit_surface(grid, ring, u, v), u, v))[ring])
+    grid = _smooth3(grid)
     surface = _fit_surface(grid, ring, u, v)
     residual = grid - _evaluate(surface, u, v)
-    noise = 1.4826 * float(np.median(np.abs(residual[ring] - np.median(residual[ring]))))
+    noise = _robust_sigma(residual[ring])
     peak = float(residual.max())
     if peak < max(MIN_CONTRAST, NOISE_FACTOR * noise):
         raise NoItem(f"no item: nothing stands out of the background (contrast {peak:.0f} levels, "
@@ -482,10 +491,10 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
     bottom = min(h, origin[0] + (int(rows[-1]) + 2) * step)
     right = min(w, origin[1] + (int(cols[-1]) + 2) * step)
     return Item((top, left, bottom, right), step, origin, mask, surface, bool(invert), threshold,
-                float(residual[mask].max()), noise)
+                float(residual[mask].max()), noise, pixel_noise, _skew(mask))
 
 
-def item_pixels(picture: "_Picture | ImageSource", item: Item) -> np.ndarray:
+def item_pixels(picture: "_Picture | ImageSource", item: Item) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The item's own pixels, light on black, background removed, tightly cropped, contrast stretched.
 
     Reads only the item's box, at a resolution about DETAIL_SIDE pixels along its longer
@@ -493,7 +502,8 @@ def item_pixels(picture: "_Picture | ImageSource", item: Item) -> np.ndarray:
     pixels outside the item's mask (shadow, texture, other things) are set to black,
     levels below FLOOR_FRACTION of the item's peak go to 0 and the peak to 255, as
     Fashion-MNIST's black background and full-range items; the crop is the bounding
-    box of what remains.
+    box of what remains. Returns the pixels and that box in the picture's coordinates
+    (top, left, bottom, right), exclusive.
     """
     if not isinstance(picture, _Picture):
         picture = _Picture(picture, "RGB")
@@ -513,13 +523,60 @@ def item_pixels(picture: "_Picture | ImageSource", item: Item) -> np.ndarray:
     grid_cols = np.clip(np.rint((xs - item.grid_origin[1]) / item.step).astype(np.intp), 0, item.mask.shape[1] - 1)
     near = _dilate(item.mask)[np.ix_(grid_rows, grid_cols)]
     peak = float(values[near].max()) if near.any() else item.peak
-    floor = min(max(FLOOR_NOISE * item.noise, 3.0), FLOOR_FRACTION * peak)
+    noise = item.pixel_noise / factor  # a box average of factor x factor pixels
+    floor = min(max(FLOOR_NOISE * noise, 3.0), FLOOR_FRACTION * peak)
     scaled = np.where(near, (values - floor) * (255.0 / max(peak - floor, 1.0)), 0.0)
     pixels = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    rows, cols = np.flatnonzero(pixels.any(axis=1)), np.flatnonzero(pixels.any(axis=0))
+    edge = near & (values > max(BOX_NOISE * noise, BOX_FRACTION * peak))
+    rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
     if not len(rows):
         raise NoItem("no item: nothing stands out of the background")
-    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = (top + int(rows[0]) * factor, left + int(cols[0]) * factor,
+           min(h, top + (int(rows[-1]) + 1) * factor), min(w, left + (int(cols[-1]) + 1) * factor))
+    if item.angle:  # upright first, then the tight crop of the upright item
+        pixels = np.asarray(Image.fromarray(pixels).rotate(item.angle, Image.Resampling.BILINEAR, expand=True))
+        edge = np.asarray(Image.fromarray(edge.astype(np.uint8) * 255).rotate(item.angle, Image.Resampling.BILINEAR,
+                                                                                expand=True)) > 127
+        rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
+    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], box
+
+
+def locate(source: ImageSource, invert: bool | None = None, color_order: str = "RGB") -> tuple[int, int, int, int]:
+    """The item's box (top, left, bottom, right), exclusive, in the picture's pixels: what `prepare` crops.
+
+    For drawing the box on a preview, and for tests. Raises NoItem / ImageError as `prepare`.
+    """
+    picture = _Picture(source, check_color_order(color_order))
+    return item_pixels(picture, find_item(picture, invert))[1]
+
+
+
+
+def _skew(mask: np.ndarray) -> float:
+    """The rotation (degrees, counter-clockwise, within MAX_SKEW_DEG) that makes the item's box smallest.
+
+    Fashion-MNIST's items are upright, and an upright garment, bag or shoe has its
+    smallest bounding box when upright; a photo's item is often turned a few degrees.
+    0 unless the box shrinks by more than DESKEW_MIN_GAIN: a round or square item has
+    no preferred angle and is left alone.
+    """
+    rows, cols = np.nonzero(mask ^ _eroded(mask))  # the outline is enough for the box
+    if len(rows) < 8:
+        return 0.0
+    angles = np.deg2rad(np.arange(-MAX_SKEW_DEG, MAX_SKEW_DEG + 0.01, SKEW_STEP_DEG))
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    x = cols[None, :] * cos - rows[None, :] * sin
+    y = cols[None, :] * sin + rows[None, :] * cos
+    areas = (np.ptp(x, axis=1) + 1) * (np.ptp(y, axis=1) + 1)
+    best = int(areas.argmin())
+    upright = int(np.argmin(np.abs(angles)))
+    if areas[upright] <= areas[best] * (1 + DESKEW_MIN_GAIN):
+        return 0.0
+    return -float(np.rad2deg(angles[best]))
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    return ~_dilate(~mask)
 
 
 def _smooth3(grid: np.ndarray) -> np.ndarray:
@@ -527,6 +584,11 @@ def _smooth3(grid: np.ndarray) -> np.ndarray:
     p = np.pad(grid, 1, mode="edge")
     rows = p[:-2] + p[1:-1] + p[2:]
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation: the item and its shadow do not inflate it."""
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
 def _ring_mask(shape: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,32 @@
+"""Photo training's pool: which images get a photo version, and that it is prepare's output."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgecnn.datasets.photos import variant
+from edgecnn.datasets.synthetic import frame, render_item
+from edgecnn.runtime.preprocess import prepare
+from edgecnn.train.data import POOL_MAX_SIDE, photo_pool
+
+
+def tiles(n: int = 40) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = np.stack([frame(render_item(i % 10, rng)) for i in range(n)])
+    return (x.astype(np.float32) / 255.0)[..., None]
+
+
+def test_pool_share_content_and_seed() -> None:
+    x = tiles()
+    assert photo_pool(x, 0.0, seed=0, log=lambda m: None) is None
+    photos, pooled = photo_pool(x, 0.25, seed=3, log=lambda m: None)
+    assert pooled.sum() == 10 and photos.shape == x.shape and photos.dtype == np.float32
+    assert not photos[~pooled].any()
+    chosen = np.flatnonzero(pooled)
+    first = np.rint(x[chosen[0], ..., 0] * 255).astype(np.uint8)
+    expected = prepare(variant(first, 0, 3, POOL_MAX_SIDE).pixels) / 255.0
+    np.testing.assert_allclose(photos[chosen[0], ..., 0], expected, atol=1e-6)
+    again, pooled_again = photo_pool(x, 0.25, seed=3, log=lambda m: None)
+    assert np.array_equal(pooled, pooled_again) and np.array_equal(photos, again)
+    _, other = photo_pool(x, 0.25, seed=4, log=lambda m: None)
+    assert not np.array_equal(pooled, other)
