@@ -26,11 +26,11 @@ For a browser view on a headless Pi: edgecnn serve.
 """
 
 
-def add_source_args(p: argparse.ArgumentParser, default: str = "auto") -> None:
+def add_source_args(p: argparse.ArgumentParser, more_sources: str = "") -> None:
     """--source, --open-timeout, --frame-size, --min-score, --top-k: shared with `edgecnn serve`."""
     from ..runtime.camera import DEFAULT_OPEN_TIMEOUT_S
 
-    p.add_argument("--source", default=default, help="auto, picamera2, 0, /dev/videoN, FILE or URL")
+    p.add_argument("--source", default="auto", help="auto, picamera2, 0, /dev/videoN, FILE or URL" + more_sources)
     p.add_argument("--open-timeout", type=float, default=DEFAULT_OPEN_TIMEOUT_S, metavar="S",
                    help="seconds to wait for the first frame, and for each next one, before giving up")
     p.add_argument("--frame-size", metavar="WxH", default=None,

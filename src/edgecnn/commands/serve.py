@@ -30,7 +30,7 @@ any other address needs --token (or $EDGECNN_TOKEN) or --no-auth. Ctrl-C stops i
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "serve", "live camera view in a browser, and an HTTP API to classify pictures", EXAMPLES)
     add_model_args(p)
-    add_source_args(p)
+    add_source_args(p, "; a FILE is looped at its own frame rate; none: the API only, no camera")
     p.set_defaults(top_k=3)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface; needs --token)")
     p.add_argument("--port", type=int, default=8080, help="TCP port (0: any free one, printed)")
