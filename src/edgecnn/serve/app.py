@@ -66,6 +66,8 @@ def decode_upload(data: bytes) -> Image.Image:
             width, height = img.size
             if width * height > preprocess.MAX_IMAGE_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
+            if img.format == "JPEG" and img.mode == "RGB":
+                img.draft("L", None)  # as open_image(gray=True): the same pixels `edgecnn classify` sees
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"image too large (limit {preprocess.MAX_IMAGE_PIXELS:,} pixels)") from None

@@ -109,7 +109,7 @@ class LiveView:
                                 "dropped": self.source.dropped()}
         if result is None:
             return {**info, "frame": 0}
-        return {**info, "frame": result.number, "fps": round(result.fps, 2), "shown": result.label,
+        return {**info, "frame": result.number, "fps": round(result.fps, 2),
                 **answer_fields(result.predictions, result.uncertain),
                 "ms": {"capture": round(self.source.capture_ms(), 3), "prepare": round(result.prepare_ms, 3),
                        "infer": round(result.infer_ms, 3)},
