@@ -1,62 +1,64 @@
 """Draw docs/preprocessing.png: what `edgecnn.runtime.preprocess.prepare` does to a photo.
 
-    .venv/bin/python docs/make_preprocessing_figure.py [--model artifacts/model_int8.tflite]
+    .venv/bin/python docs/make_preprocessing_figure.py [--model artifacts/real/model_int8.tflite]
 
-The "photo" is generated (a synthetic sneaker drawn dark, off-centre, on uneven light
-paper, 1600x1200 RGB, saved as JPEG and read back) so the figure can be rebuilt
-anywhere. Each panel is the output of the runtime's own functions, in prepare's order,
-and the last panel is checked to equal prepare()'s result, so the picture cannot drift
-from the code. With --model the caption also gives the class the model answers.
+The "photo" comes from the project's photo-like generator (edgecnn.datasets.photos,
+distortion "all": lit unevenly with a soft shadow, a textured coloured surface, the item
+turned and tilted, noise, blur, JPEG) applied to a real Fashion-MNIST test tile when the
+files are installed (else a synthetic item, and the caption says so). Each panel is the
+output of the runtime's own functions, in prepare's order, and the last panel is checked
+to equal prepare()'s result, so the picture cannot drift from the code. With --model the
+caption also gives the class the model answers for the tile and for the photo.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from edgecnn.datasets.synthetic import render_item
-from edgecnn.runtime.preprocess import crop_to_item, needs_inversion, pad_to_square, prepare, resize_area, to_gray
+from edgecnn.datasets.photos import photo
+from edgecnn.runtime.preprocess import _Picture, find_item, fit_in_square, item_pixels, prepare, sharpened
 
 PANEL = 224
 OUT = Path(__file__).resolve().parent / "preprocessing.png"
+#: Which test tile and which generator seed: a coat on a textured surface, turned and tilted.
+TILE_INDEX, SEED = 19, 5
 
 
-def fake_photo(seed: int = 4, cls: int = 7) -> Image.Image:
-    """A dark item off-centre on light, unevenly lit paper, as a phone would give (JPEG round trip)."""
-    rng = np.random.default_rng(seed)
-    item = render_item(cls, rng)
-    height, width = 1200, 1600
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    paper = (228 + 18 * xx / width - 14 * yy / height)[..., None] * np.array([1.0, 0.98, 0.93], np.float32)
-    paper = paper + rng.normal(0, 3, (height, width, 3)).astype(np.float32)
-    side, top, left = 560, 420, 860
-    big = np.asarray(Image.fromarray(item).resize((side, side), Image.Resampling.BICUBIC), np.float32)[..., None] / 255
-    ink = np.array([55, 42, 38], np.float32)
-    paper[top:top + side, left:left + side] = paper[top:top + side, left:left + side] * (1 - big) + ink * big
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8), "RGB").save(buffer, "JPEG", quality=88)
-    return Image.open(io.BytesIO(buffer.getvalue()))
+def source_tile() -> tuple[np.ndarray, str]:
+    """A real Fashion-MNIST test tile, or a synthetic item when the files are absent (named so)."""
+    from edgecnn.datasets.fashion_mnist import DEBIAN_DIR, FILE_NAMES
+
+    if all((DEBIAN_DIR / name).is_file() for name in FILE_NAMES):
+        from edgecnn.datasets.fashion_mnist import load_fashion_mnist
+
+        data = load_fashion_mnist(str(DEBIAN_DIR), lambda message: None)
+        return data.x_test[TILE_INDEX], f"real Fashion-MNIST test image {TILE_INDEX}"
+    from edgecnn.datasets.synthetic import frame, render_item
+
+    return frame(render_item(4, np.random.default_rng(SEED))), "SYNTHETIC item (real Fashion-MNIST not installed)"
 
 
-def steps(photo: Image.Image) -> list[tuple[str, Image.Image]]:
-    gray = to_gray(photo)
-    inverted = 255 - gray if needs_inversion(gray) else gray
-    cropped = crop_to_item(inverted)
-    squared = pad_to_square(cropped)
-    final = resize_area(squared, (28, 28))
-    assert np.array_equal(final, prepare(photo, (28, 28))), "the figure no longer matches prepare()"
+def steps(tile: np.ndarray, picture: np.ndarray) -> list[tuple[str, Image.Image]]:
+    found = find_item(_Picture(picture, "RGB"))
+    mask = Image.fromarray(found.mask.astype(np.uint8) * 255).resize((picture.shape[1], picture.shape[0]))
+    overlay = Image.blend(Image.fromarray(picture), Image.merge("RGB", (mask, mask, mask)), 0.45)
+    ImageDraw.Draw(overlay).rectangle(found.box[1::-1] + tuple(v - 1 for v in found.box[:1:-1]), outline=(255, 0, 0),
+                                      width=3)
+    crop, _ = item_pixels(_Picture(picture, "RGB"), found)
+    final = sharpened(fit_in_square(crop, (28, 28)))
+    assert np.array_equal(final, prepare(picture, (28, 28))), "the figure no longer matches prepare()"
+    h, w = picture.shape[:2]
     return [
-        (f"photo {photo.width}x{photo.height} RGB", photo),
-        ("grayscale", Image.fromarray(gray)),
-        ("inverted (light border)", Image.fromarray(inverted)),
-        (f"background off, cropped {cropped.shape[1]}x{cropped.shape[0]}", Image.fromarray(cropped)),
-        ("padded to a square", Image.fromarray(squared)),
-        ("28x28, area resize", Image.fromarray(final).resize((PANEL, PANEL), Image.Resampling.NEAREST)),
+        ("the tile (28x28)", Image.fromarray(tile).resize((PANEL, PANEL), Image.Resampling.NEAREST)),
+        (f"as a photo {w}x{h} RGB", Image.fromarray(picture)),
+        (f"item found on a {found.mask.shape[1]}x{found.mask.shape[0]} grid", overlay),
+        (f"upright {found.angle:+.0f} deg, background off", Image.fromarray(crop)),
+        ("28x28 model input", Image.fromarray(final).resize((PANEL, PANEL), Image.Resampling.NEAREST)),
     ]
 
 
@@ -86,17 +88,20 @@ def compose(panels: list[tuple[str, Image.Image]], footer: str) -> Image.Image:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="also classify the photo with this model")
+    parser.add_argument("--model", help="also classify the tile and the photo with this model")
     parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args(argv)
-    photo = fake_photo()
-    footer = "edgecnn.runtime.preprocess.prepare: generated photo of a synthetic sneaker; the last panel is the model input"
+    tile, origin = source_tile()
+    picture = photo(tile, SEED, "all", max_side=640).pixels
+    footer = f"edgecnn.runtime.preprocess.prepare on a photo-like picture of {origin}"
     if args.model:
         from edgecnn.runtime import Classifier
 
-        best = Classifier(args.model).classify(photo, top_k=1)[0]
-        footer += f"; {Path(args.model).name} says {best.label} ({best.score:.2f})"
-    compose(steps(photo), footer).save(args.out, optimize=True)
+        clf = Classifier(args.model)
+        on_tile, on_photo = clf.classify(tile, top_k=1)[0], clf.classify(picture, top_k=1)[0]
+        footer += (f"; {Path(args.model).name}: tile {on_tile.label} ({on_tile.score:.2f}), "
+                   f"photo {on_photo.label} ({on_photo.score:.2f})")
+    compose(steps(tile, picture), footer).save(args.out, optimize=True)
     print(f"wrote {args.out}")
     return 0
 

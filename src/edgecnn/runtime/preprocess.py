@@ -20,6 +20,7 @@ Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import warnings
@@ -45,7 +46,7 @@ POLARITY_THRESHOLD = 127
 FOREGROUND_FRACTION = 0.2
 
 #: find_item works on a grid with about this many cells along the picture's shorter side.
-ANALYSIS_SIDE = 96
+ANALYSIS_SIDE = 64
 #: The outer ring of the grid, as a fraction of its shorter side, is taken as background.
 RING_FRACTION = 0.06
 #: An item differs from its background by at least this many levels (0-255) somewhere.
@@ -421,6 +422,28 @@ class _Picture:
             return self._gray[rows, cols]
         return array_to_gray(self.rgb[rows, cols], self.color_order)
 
+    def grid(self, step: int, origin: tuple[int, int]) -> np.ndarray:
+        """Float32 grayscale of every `step`-th pixel from `origin`: find_item's view of the picture."""
+        rows, cols = slice(origin[0], None, step), slice(origin[1], None, step)
+        if self._gray is not None:
+            return self._gray[rows, cols].astype(np.float32)
+        weights = _GRAY_WEIGHTS if self.color_order == "RGB" else _GRAY_WEIGHTS[::-1]
+        return self.rgb[rows, cols].astype(np.float32) @ weights
+
+    def gray_reduced(self, box: tuple[int, int, int, int], factor: int) -> np.ndarray:
+        """8-bit grayscale of the box, each `factor` x `factor` block averaged (Pillow's reduce).
+
+        An RGB frame is reduced before the grayscale conversion: both are linear, and the
+        conversion then reads factor^2 times fewer pixels.
+        """
+        top, left, bottom, right = box
+        if factor == 1:
+            return self.gray(slice(top, bottom), slice(left, right))
+        source = self._gray if self._gray is not None else self.rgb
+        region = Image.fromarray(np.ascontiguousarray(source[top:bottom, left:right]))
+        reduced = np.asarray(region.reduce(factor))
+        return reduced if self._gray is not None else array_to_gray(reduced, self.color_order)
+
 
 @dataclass(frozen=True)
 class Item:
@@ -465,17 +488,17 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
     h, w = picture.shape
     step = max(1, min(h, w) // ANALYSIS_SIDE)
     origin = (step // 2, step // 2)
-    grid = picture.gray(slice(origin[0], None, step), slice(origin[1], None, step)).astype(np.float32)
+    grid = picture.grid(step, origin)
     if invert is None:
         invert = border_level(grid.astype(np.uint8)) > POLARITY_THRESHOLD
     if invert:
         grid = 255.0 - grid
-    ring = _ring_mask(grid.shape)
-    u, v = _grid_coordinates(grid.shape, step, origin, (h, w))
-    pixel_noise = _robust_sigma((grid - _evaluate(_fit_surface(grid, ring, u, v), u, v))[ring])
-    grid = _smooth3(grid)
-    surface = _fit_surface(grid, ring, u, v)
-    residual = grid - _evaluate(surface, u, v)
+    ring, u, v, design = _layout(grid.shape, step, origin, (h, w))
+    smooth = _smooth3(grid)
+    surface = _fit_surface(smooth[ring], design)
+    level = _evaluate(surface, u, v)
+    pixel_noise = _robust_sigma((grid - level)[ring])
+    residual = smooth - level
     noise = _robust_sigma(residual[ring])
     peak = float(residual.max())
     if peak < max(MIN_CONTRAST, NOISE_FACTOR * noise):
@@ -508,11 +531,8 @@ def item_pixels(picture: "_Picture | ImageSource", item: Item) -> tuple[np.ndarr
     if not isinstance(picture, _Picture):
         picture = _Picture(picture, "RGB")
     top, left, bottom, right = item.box
-    gray = picture.gray(slice(top, bottom), slice(left, right))
-    factor = max(1, max(gray.shape) // DETAIL_SIDE)
-    if factor > 1:
-        gray = np.asarray(Image.fromarray(np.ascontiguousarray(gray)).reduce(factor))
-    values = gray.astype(np.float32)
+    factor = max(1, max(bottom - top, right - left) // DETAIL_SIDE)
+    values = picture.gray_reduced((top, left, bottom, right), factor).astype(np.float32)
     if item.invert:
         values = 255.0 - values
     h, w = picture.shape
@@ -581,9 +601,17 @@ def _eroded(mask: np.ndarray) -> np.ndarray:
 
 def _smooth3(grid: np.ndarray) -> np.ndarray:
     """3x3 box mean (edges replicated): noise down by 3x before thresholding."""
-    p = np.pad(grid, 1, mode="edge")
+    p = _padded(grid)
+    p[0], p[-1], p[:, 0], p[:, -1] = p[1], p[-2], p[:, 1], p[:, -2]
     rows = p[:-2] + p[1:-1] + p[2:]
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
+
+
+def _padded(a: np.ndarray) -> np.ndarray:
+    """`a` inside a one-cell frame of zeros (np.pad costs more than the whole smoothing here)."""
+    p = np.zeros((a.shape[0] + 2, a.shape[1] + 2), a.dtype)
+    p[1:-1, 1:-1] = a
+    return p
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -613,15 +641,30 @@ def _evaluate(c: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return (c[0] + c[1] * u + c[3] * u * u) + (c[2] * v + c[5] * v * v) + c[4] * (u * v)
 
 
-def _fit_surface(grid: np.ndarray, ring: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Least-squares quadratic surface through the border cells, refitted without the worst-fitting 20%.
+@functools.lru_cache(maxsize=8)
+def _layout(shape: tuple[int, int], step: int, origin: tuple[int, int],
+            full: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's border ring, coordinates and the surface fit's design matrix over the ring.
+
+    The same for every frame of a camera, so kept (read-only) for the last few sizes.
+    """
+    ring = _ring_mask(shape)
+    u, v = _grid_coordinates(shape, step, origin, full)
+    uu, vv = np.broadcast_arrays(u, v)
+    uu, vv = uu[ring].astype(np.float64), vv[ring].astype(np.float64)
+    design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
+    for a in (ring, u, v, design):
+        a.flags.writeable = False
+    return ring, u, v, design
+
+
+def _fit_surface(z: np.ndarray, design: np.ndarray) -> np.ndarray:
+    """Least-squares quadratic surface through the border cells' levels `z`, refitted without the
+    worst-fitting 20%.
 
     The border is the background but for where the item or its shadow touches it; the
     refit drops those cells.
     """
-    uu, vv = np.broadcast_arrays(u, v)
-    uu, vv, z = uu[ring], vv[ring], grid[ring]
-    design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1).astype(np.float64)
     coef = _least_squares(design, z)
     err = np.abs(design @ coef - z)
     keep = err <= np.quantile(err, 0.8)
@@ -636,7 +679,7 @@ def _least_squares(design: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def _dilate(mask: np.ndarray) -> np.ndarray:
     """One cell of growth in the 8 directions."""
-    p = np.pad(mask, 1)
+    p = _padded(mask)
     rows = p[:-2] | p[1:-1] | p[2:]
     return rows[:, :-2] | rows[:, 1:-1] | rows[:, 2:]
 
@@ -663,14 +706,23 @@ def _item_component(mask: np.ndarray) -> np.ndarray:
         if (r.min() <= rows.max() + reach and r.max() >= rows.min() - reach
                 and c.min() <= cols.max() + reach and c.max() >= cols.min() - reach):
             keep.append(int(label))
-    return np.isin(labels, keep)
+    table = np.zeros(len(areas), bool)
+    table[keep] = True
+    return table[labels]
 
 
 def _filled(mask: np.ndarray) -> np.ndarray:
-    """`mask` with its holes filled: background parts that do not reach the border become item."""
-    labels = _components(~mask)
-    outside = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return mask | ~np.isin(labels, outside)
+    """`mask` with the cells enclosed along both their row and their column added.
+
+    Fills holes (a dark shirt's dim body between a bright collar and hem) but not an open
+    gap (between trouser legs: nothing below); from running maxima, no labelling.
+    """
+    def between(axis: int) -> np.ndarray:
+        forward = np.maximum.accumulate(mask, axis=axis)
+        backward = np.flip(np.maximum.accumulate(np.flip(mask, axis=axis), axis=axis), axis=axis)
+        return forward & backward
+
+    return mask | (between(0) & between(1))
 
 
 def _components(mask: np.ndarray) -> np.ndarray:
