@@ -160,11 +160,11 @@ def test_silent_tcp_peer_times_out(int8_model, capsys):
     assert accepted and time.monotonic() - started < 10  # it did connect, and then waited for data
 
 
-def camera_on_fifo(int8_model, fifo) -> subprocess.Popen:
+def camera_on_fifo(int8_model, fifo, *extra: str) -> subprocess.Popen:
     """`edgecnn camera` in its own process, reading the FIFO, waiting up to 60 s for each frame."""
     return subprocess.Popen([sys.executable, "-m", "edgecnn", "camera", "--model", str(int8_model), "--source", str(fifo),
-                             "--headless", "--open-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--headless", "--open-timeout", "60", *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def ctrl_c(proc: subprocess.Popen, doing: str) -> str:
@@ -308,10 +308,12 @@ def test_close_releases_the_video_file(int8_model, video):
     assert path not in open_files()
 
 
-def test_ctrl_c_during_the_loop_exits_130_with_the_summary(int8_model, video, fifo):
-    """Frames came, then the stream goes quiet; Ctrl-C ends the run with 130 after the summary and Speed: lines."""
+def test_ctrl_c_during_the_loop_exits_130_with_the_summary(int8_model, video, fifo, tmp_path):
+    """Frames came, then the stream goes quiet; Ctrl-C ends the run with 130 after the summary and Speed: lines,
+    and the --save video is complete."""
     data = video[0].read_bytes()
-    proc = camera_on_fifo(int8_model, fifo)
+    saved = tmp_path / "saved.mp4"
+    proc = camera_on_fifo(int8_model, fifo, "--save", str(saved))
     with open(fifo, "wb") as writer:  # held open and silent after the video: a live stream with nothing new
         writer.write(data)
         writer.flush()
@@ -322,4 +324,8 @@ def test_ctrl_c_during_the_loop_exits_130_with_the_summary(int8_model, video, fi
         err = ctrl_c(proc, "while it waited for a frame")
     lines = err.strip().splitlines()
     assert proc.returncode == 130 and lines[-1] == "edgecnn: interrupted", err
-    assert re.match(rf"\d+ frames from {fifo} in ", lines[-3]) and lines[-2].startswith("Speed: "), err
+    frames = int(re.match(rf"(\d+) frames from {fifo} in ", lines[-4])[1])
+    assert lines[-3].startswith("Speed: ") and lines[-2] == f"annotated video: {saved}", err
+    capture = cv2.VideoCapture(str(saved))
+    assert frames > 0 and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
+    capture.release()

@@ -2,13 +2,15 @@
 
 Checks what a person would see: the stream element shows a camera frame that is not blank,
 the label element names a class, the 28x28 inset is drawn, and a picture picked with the
-file input is classified (the answer shown is the in-process Classifier's). The screenshot is kept as a test artifact
+file input, then one dropped on the page, is classified (the answer shown is the in-process
+Classifier's). The screenshot is kept as a test artifact
 (artifacts/test/serve_page.png, or $EDGECNN_TEST_ARTIFACTS). Without Chromium the test is
 skipped with the command that installs it, except in CI (CI=true), where it fails.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from pathlib import Path
@@ -41,6 +43,15 @@ FRAME_STATS = """(() => {
   for (let i = 0; i < px.length; i += 16) { const v = px[i]; sum += v; sq += v * v; n++; }
   const mean = sum / n;
   return {width: canvas.width, height: canvas.height, std: Math.sqrt(sq / n - mean * mean)};
+})()"""
+
+#: Drops a PNG (base64 in %s) on the drop zone, as dragging a file from the desktop does.
+DROP = """(() => {
+  const bytes = Uint8Array.from(atob("%s"), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
+  document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+  return true;
 })()"""
 
 
@@ -84,6 +95,14 @@ def test_page_in_a_real_browser(chromium, int8_model, video, tmp_path):  # noqa:
         browser.choose_file("#file", picture)
         shown = wait_for(browser, "document.getElementById('upload-label').textContent.match(/ [0-9.]+$/) && "
                                   "document.getElementById('upload-label').textContent")
+        assert shown.startswith(expected + " "), shown
+        dropped = tmp_path / "dropped.png"
+        Image.fromarray(frame(render_item(1, np.random.default_rng(6)))).save(dropped)
+        picked, expected = expected, Classifier(int8_model).classify(dropped, top_k=1)[0].label
+        assert expected != picked, "pick two items of different classes, or the check below cannot fail"
+        browser.evaluate(DROP % base64.b64encode(dropped.read_bytes()).decode())
+        shown = wait_for(browser, f"(() => {{ const t = document.getElementById('upload-label').textContent; "
+                                  f"return t.startsWith({(expected + ' ')!r}) && t; }})()")
         assert shown.startswith(expected + " "), shown
         shot = browser.screenshot(ARTIFACTS / "serve_page.png")
         print(f"\nscreenshot: {shot}")
