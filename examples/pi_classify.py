@@ -9,8 +9,10 @@ writes it to dist/), then:
     ~/edgecnn-venv/bin/python pi_classify.py --model model_int8.tflite shirt.jpg photos/
     ~/edgecnn-venv/bin/python pi_classify.py --model model_int8.tflite --camera
 
-Output, one line per image: `PATH: LABEL (SCORE)` (or JSON lines with --json); an
-unreadable image gets `PATH: error: PROBLEM` on stderr and the exit status is 1.
+Output, one line per image: `PATH: LABEL (SCORE)` (or JSON lines with --json), `PATH: no item`
+for a picture with nothing in it, `PATH: uncertain (best LABEL SCORE)` under --min-score; an
+unreadable image gets `PATH: error: PROBLEM` on stderr and the exit status is 1. Folders are
+read by one worker process per core (--workers) while the model runs.
 All the work is edgecnn.runtime's - the same code as `edgecnn classify` - so this
 script only parses arguments: preprocessing and quantization cannot drift apart
 between the desktop and the device. It runs with ai-edge-litert or tflite-runtime.
@@ -41,12 +43,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
                    help="force polarity (default: decided from each picture's border)")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    p.add_argument("--min-score", type=float, default=0.0, help="best score under this (0..1): 'uncertain'")
+    p.add_argument("--workers", type=int, default=None, help="processes reading images (default: the cores)")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files, folders or glob patterns")
     args = p.parse_args(argv)
     if not args.camera and not args.images:
         p.error("give IMAGE paths, or --camera")
     if args.top_k < 1:
         p.error("--top-k must be at least 1")
+    if not 0.0 <= args.min_score <= 1.0 or (args.workers is not None and args.workers < 1):
+        p.error("--min-score must be in 0..1 and --workers at least 1")
     return args
 
 
@@ -58,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             from edgecnn.runtime.camera import open_source, run_camera
 
             stats = run_camera(clf, open_source(args.source), max_frames=args.max_frames, top_k=args.top_k,
-                               as_json=args.json)
+                               as_json=args.json, min_score=args.min_score)
             print(f"{stats.frames} frames in {stats.seconds:.2f} s", file=sys.stderr)
             return 0
-        summary = print_results(clf, expand_paths(args.images), args.top_k, args.json, sys.stdout, sys.stderr)
+        summary = print_results(clf, expand_paths(args.images), args.top_k, args.json, sys.stdout, sys.stderr,
+                                args.workers, min_score=args.min_score)
         print(summary.line(clf), file=sys.stderr)
         return 1 if summary.failed else 0
     except EdgecnnError as exc:

@@ -5,6 +5,8 @@ No timings here (shared machines are noisy): speed is benchmarks/classify_throug
 
 from __future__ import annotations
 
+import io
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -13,12 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from edgecnn.cli import main
 from edgecnn.runtime import Classifier
 from edgecnn.runtime.files import Item
-from edgecnn.runtime.parallel import classify_parallel
-from edgecnn.runtime.report import CHUNK, classify_items, format_json
+from edgecnn.runtime.parallel import classify_parallel, default_workers
+from edgecnn.runtime.report import CHUNK, classify_items, format_json, print_results
 
 from .conftest import huge_png_header, save_png
 
@@ -34,19 +37,25 @@ def mixed_folder(tmp_path, test_images) -> Path:
     (folder / "img_040_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 20)
     huge_png_header(folder / "img_070_huge.png")
     (folder / "img_095_text.png").write_text("hello")
+    Image.new("L", (320, 240), 200).save(folder / "img_050_blank.png")  # no item, once preprocess detects it
     return folder
 
 
-def test_workers_give_the_serial_lines_in_the_serial_order(int8_model, mixed_folder, capsys):
+@pytest.mark.parametrize("form", [[], ["--json"]])
+def test_workers_give_the_serial_lines_in_the_serial_order(int8_model, mixed_folder, capsys, form):
+    """stdout byte for byte, and the error lines on stderr, as one process gives them (text and JSON)."""
     outputs = []
     for workers in ("1", "2"):
-        rc = main(["classify", "--model", str(int8_model), "--json", "--workers", workers, str(mixed_folder)])
-        outputs.append((rc, capsys.readouterr().out.splitlines()))
-    (rc1, serial), (rc2, parallel) = outputs
+        rc = main(["classify", "--model", str(int8_model), *form, "--top-k", "2", "--min-score", "0.5",
+                   "--workers", workers, str(mixed_folder)])
+        out, err = capsys.readouterr()
+        outputs.append((rc, out, err.splitlines()[:-1]))  # the last line is the summary, with its timing
+    (rc1, serial, serial_err), (rc2, parallel, parallel_err) = outputs
     assert rc1 == rc2 == 1
-    assert len(serial) == 3 * CHUNK + 4
-    assert sum('"error"' in line for line in serial) == 4
-    assert parallel == serial
+    lines = serial.splitlines() + serial_err
+    assert len(lines) == 3 * CHUNK + 5
+    assert sum(": error: " in line or '"error"' in line for line in lines) == 4
+    assert parallel == serial and parallel_err == serial_err
 
 
 def test_library_small_chunks_keep_order_and_errors(int8_model, mixed_folder):
@@ -107,6 +116,24 @@ def test_ctrl_c_stops_the_command_and_its_workers(int8_model, mixed_folder, tmp_
             return
         time.sleep(0.1)
     pytest.fail("worker processes still running after Ctrl-C")
+
+
+@pytest.mark.skipif(default_workers() < 2, reason="one core: the default is the serial path")
+def test_default_is_one_worker_per_core(int8_model, mixed_folder):
+    """workers=None (the CLI's default) prepares in worker processes: they are running while input is read."""
+    clf = Classifier(int8_model)
+    seen = []
+
+    def items():
+        for i, path in enumerate(sorted(mixed_folder.iterdir())):
+            if i == 3 * CHUNK:  # read while the workers have the first chunks
+                seen.extend(multiprocessing.active_children())
+            yield Item(str(path))
+
+    summary = print_results(clf, items(), 1, True, io.StringIO(), io.StringIO(), None)
+    assert summary.images == 3 * CHUNK + 5
+    assert len(seen) == default_workers()
+    assert not multiprocessing.active_children()  # and none left afterwards
 
 
 def test_bad_workers_value(int8_model, mixed_folder, capsys):

@@ -4,39 +4,59 @@ Why processes, not threads: on 2 cores, 2 threads made `prepare` only 1.1-1.4x f
 (Pillow's decode releases the GIL, but the crop, polarity and resize steps are many
 small numpy calls that hold it), while 2 processes made it 1.6-2.2x faster
 (benchmarks/classify_throughput.py). The interpreter stays in this process: workers
-only read files and return uint8 (N, H, W) pixels, so a model is never loaded twice.
+only read files and return uint8 (N, H, W) pixels, so a model is never loaded twice,
+and the interpreter runs each chunk as one batch (cheaper per image than single calls).
+
+How: each worker is one process with its own pipe. Chunks of file paths are dealt to
+the workers in turn and each worker answers its chunks in the order it got them, so
+reading the answers back in the order the chunks were dealt keeps the input order.
+No threads in this process and no shared queue: a chunk costs one pickle each way
+(concurrent.futures' pool spent about 10 us per image here on its feeder and manager
+threads, a tenth of the time a small PNG takes).
+
+Start-up: on Linux the workers are forked from this process, which has numpy, Pillow
+and edgecnn imported already, so they are ready in milliseconds; a fork server or
+spawned workers import them again first (0.2-0.4 s here, as long as classifying 1,000
+small PNGs takes). Forking is safe here because a worker only runs `preprocess.prepare`
+(numpy and Pillow) and never touches what other threads of this process own: the
+interpreter and its thread pool, the progress bar. Elsewhere (macOS, Windows) workers
+are spawned, as Python does by default there.
 
 Order and memory: the input is read lazily, CHUNK items at a time, and at most
-`window` chunks (default 2 per worker) are with the workers at once; results come
-back in input order because chunks are finished first-in, first-out. So a folder of a
+`window` chunks (default 2 per worker) are with the workers at once. So a folder of a
 million files holds about window x CHUNK images in memory, never the folder.
 
-Errors: a worker turns each file's exception into its error text with the same
-`report.prepare_item` as the serial path, so every line, error or not, is the same
-as with one worker. Workers ignore SIGINT: a Ctrl-C reaches this process, which stops
-handing out work and tells the workers to exit after their current chunk.
+Errors: a worker turns each file's exception into its answer (an error, or no item)
+with the same `report.prepare_chunk` as the serial path, so every line is the same as
+with one worker. Workers ignore SIGINT: a Ctrl-C reaches this process, which stops the
+workers (they hold nothing but images being decoded) and exits.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable, Iterator
+from multiprocessing.connection import Connection
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from ..errors import ImageError
+from . import preprocess
 from .classifier import Classifier
 from .files import Item
-from .report import CHUNK, Result, classify_items, finish_chunk, prepare_item
+from .report import CHUNK, Result, classify_chunks, finish_chunk, prepare_chunk
 
 #: Chunks in flight per worker: one being prepared, one waiting, so no worker idles.
 CHUNKS_PER_WORKER = 2
+
+#: How long an idle worker may take to exit after its pipe closes before it is ended.
+JOIN_TIMEOUT_S = 10.0
 
 
 def default_workers() -> int:
@@ -51,6 +71,20 @@ def classify_parallel(clf: Classifier, items: Iterable[Item], top_k: int = 1, wo
                       window: int | None = None, chunk: int = CHUNK) -> Iterator[Result]:
     """`report.classify_items`, with images prepared in `workers` processes: same Results, same order.
 
+    Closing it (or stopping early) stops the workers at once.
+    """
+    chunks = parallel_chunks(clf, items, top_k, workers, window, chunk)
+    try:
+        for results in chunks:
+            yield from results
+    finally:
+        chunks.close()
+
+
+def parallel_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, workers: int | None = None,
+                    window: int | None = None, chunk: int = CHUNK) -> Iterator[list[Result]]:
+    """`report.classify_chunks`, with images prepared in `workers` processes: same Results, same order.
+
     `window`: chunks of `chunk` items handed out ahead of the one being classified
     (default CHUNKS_PER_WORKER x workers); it bounds how far `items` is read ahead.
     Input of at most two chunks, or workers <= 1, takes the serial path (starting
@@ -62,67 +96,105 @@ def classify_parallel(clf: Classifier, items: Iterable[Item], top_k: int = 1, wo
     source = iter(items)
     head = list(itertools.islice(source, 2 * chunk))
     if workers <= 1 or len(head) < 2 * chunk:
-        yield from classify_items(clf, itertools.chain(head, source), top_k)
+        yield from classify_chunks(clf, itertools.chain(head, source), top_k, chunk)
         return
     chunks = _chunks(itertools.chain(head, source), chunk)
-    pool = start_pool(workers)
-    pending: deque[tuple[list[Item], Future]] = deque()
+    pool = Workers(min(workers, window), clf.input_size, clf.invert)
+    pending: deque[tuple[list[Item], int]] = deque()
     finished = False
     try:
-        for batch in itertools.islice(chunks, window):
-            pending.append((batch, pool.submit(prepare_chunk, batch, clf.input_size, clf.invert)))
+        for number, batch in enumerate(itertools.islice(chunks, window)):
+            pending.append((batch, pool.send(number % pool.count, batch)))
         while pending:
-            batch, future = pending.popleft()
-            following = next(chunks, None)  # hand out the next chunk before waiting: workers never idle
+            batch, worker = pending.popleft()
+            done, pixels = pool.receive(worker, batch)
+            following = next(chunks, None)  # to the worker just freed, before classifying: it never idles
             if following is not None:
-                pending.append((following, pool.submit(prepare_chunk, following, clf.input_size, clf.invert)))
-            try:
-                errors, pixels = future.result()
-            except BrokenProcessPool:
-                raise ImageError(f"{batch[0].path}: a worker process died while reading this image or one of the "
-                                 f"{len(batch) - 1} after it (a decoder crash or out of memory?); "
-                                 "--workers 1 reads them in one process") from None
-            yield from finish_chunk(clf, batch, errors, pixels, top_k)
+                pending.append((following, pool.send(worker, following)))
+            yield finish_chunk(clf, batch, done, pixels, top_k)
         finished = True
     finally:
-        # Early exit (Ctrl-C, an error, a consumer that stops): drop queued chunks and let the
-        # workers exit after their current one, without waiting for them here.
-        pool.shutdown(wait=finished, cancel_futures=not finished)
+        pool.close(stop=not finished)  # early exit (Ctrl-C, an error, a consumer that stops): stop them now
 
 
-def start_pool(workers: int) -> ProcessPoolExecutor:
-    """`workers` processes that ignore SIGINT, started by a fork server where there is one.
+class Workers:
+    """`count` worker processes, each with its own pipe, preparing chunks of files in the order sent.
 
-    Why a fork server: forking this process would copy the interpreter's threads and
-    locks (unsafe); spawning re-imports everything per worker. The server starts clean
-    with numpy and Pillow preloaded, and forks workers from that.
+    Started with SIGINT blocked, so a Ctrl-C during start-up cannot reach a worker before it
+    ignores SIGINT. Raises ImageError from `receive` when a worker has died.
     """
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
+
+    def __init__(self, count: int, size: tuple[int, int], invert: bool | None) -> None:
+        fork = sys.platform.startswith("linux")
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        self.count = count
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for _ in range(count):
+                mine, theirs = context.Pipe()
+                # A forked worker inherits this process's ends of its own pipe and the earlier workers': it
+                # closes them, so that it sees its pipe close when this process closes it or exits.
+                inherited = [*self._conns, mine] if fork else []
+                proc = context.Process(target=_serve, args=(theirs, inherited, size, invert),
+                                       daemon=True, name="edgecnn-prepare")
+                proc.start()
+                theirs.close()
+                self._conns.append(mine)
+                self._procs.append(proc)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+    def send(self, worker: int, batch: list[Item]) -> int:
+        """Hand `batch` (readable items only travel as paths) to `worker`; returns `worker`."""
+        self._conns[worker].send([item.path if item.error is None else (item.path, item.error) for item in batch])
+        return worker
+
+    def receive(self, worker: int, batch: list[Item]) -> tuple[list[Result | None], np.ndarray]:
+        """`worker`'s answer to the oldest batch it was sent; ImageError naming the batch if it died."""
+        try:
+            return self._conns[worker].recv()
+        except (EOFError, OSError):
+            raise ImageError(f"{batch[0].path}: a worker process died while reading this image or one of the "
+                             f"{len(batch) - 1} after it (a decoder crash or out of memory?); "
+                             "--workers 1 reads them in one process") from None
+
+    def close(self, stop: bool) -> None:
+        """Let idle workers exit (their pipe closes), or with `stop`, end them mid-chunk; then reap them."""
+        for conn in self._conns:
+            conn.close()
+        for proc in self._procs:
+            if not stop:
+                proc.join(timeout=JOIN_TIMEOUT_S)  # an idle worker exits at once; never hang here
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
 
 
-def prepare_chunk(chunk: list[Item], size: tuple[int, int], invert: bool | None) -> tuple[list[str | None], np.ndarray]:
-    """In a worker: (error or None per item, uint8 (good items, H, W) pixels); never raises for a bad file.
-
-    The same as Classifier.prepare on a path (preprocess.prepare with the model's size
-    and polarity), so the pixels are those the serial path would classify.
-    """
-    from .preprocess import prepare
-
-    prepared = [prepare_item(lambda path: prepare(path, size, invert), item) for item in chunk]
-    good = [pixels for pixels, error in prepared if error is None]
-    stacked = np.stack(good) if good else np.zeros((0,) + tuple(size), np.uint8)
-    return [error for _, error in prepared], stacked
+def _serve(conn: Connection, inherited: list[Connection], size: tuple[int, int], invert: bool | None) -> None:
+    """A worker: answer each chunk of paths with `report.prepare_chunk` until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the whole process group; the parent acts
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    for other in inherited:
+        other.close()
+    prepare = functools.partial(preprocess.prepare, size=size, invert=invert)
+    while True:
+        try:
+            paths = conn.recv()
+        except (EOFError, OSError):
+            return
+        items = [Item(p) if isinstance(p, str) else Item(*p) for p in paths]
+        try:
+            conn.send(prepare_chunk(prepare, items, size))
+        except (BrokenPipeError, OSError):
+            return
 
 
 def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
     while batch := list(itertools.islice(items, size)):
         yield batch
-
-
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C goes to the whole process group; only the parent acts on it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
