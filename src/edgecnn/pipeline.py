@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .convert.config import ALL_FORMATS
-from .filenames import ARTIFACT_FILES, MODEL_FILE
+from .filenames import MODEL_FILE
+from .formats import FORMAT_NAMES, FORMATS
 from .errors import UsageError, VerificationError
 from .fsutil import output_folder
 
@@ -39,7 +39,6 @@ class PipelineConfig:
     out: str = "artifacts"
     calibration_samples: int = 500
     bench_runs: int = 200
-    threads: tuple[int, ...] = (1,)
 
 
 @dataclass
@@ -94,19 +93,19 @@ def _run_pipeline(config: PipelineConfig, out: Path, log: Callable[[str], None])
     step(log, "2/4 convert")
     failure = None
     try:
-        convert(ConvertConfig(model_path=str(trained.model_path), formats=list(ALL_FORMATS), out=str(out),
+        convert(ConvertConfig(model_path=str(trained.model_path), formats=list(FORMAT_NAMES), out=str(out),
                               dataset=config.dataset, data_dir=data_dir, calibration_samples=config.calibration_samples,
                               seed=config.seed, limit=config.limit), log)
     except VerificationError as exc:
         failure = str(exc)
         log(f"conversion verification FAILED: {failure} (the report still follows)")
-    candidates = [out / MODEL_FILE] + [out / ARTIFACT_FILES[f] for f in ALL_FORMATS]
+    candidates = [out / MODEL_FILE] + [out / f.file for f in FORMATS]
     models = [str(p) for p in candidates if p.is_file()]
     step(log, "3/4 evaluate")
     evaluation = evaluate(EvaluateConfig(models, config.dataset, data_dir, config.seed, config.limit,
                                          plots=str(out / "plots")), log)
     step(log, "4/4 bench")
-    bench = run_bench(BenchConfig(models=[m for m in models if not m.endswith(".keras")], threads=list(config.threads),
+    bench = run_bench(BenchConfig(models=[m for m in models if not m.endswith(".keras")],  # one thread: the default
                                   runs=config.bench_runs, warmup=min(20, config.bench_runs)), log)
     from .report import write_report
 

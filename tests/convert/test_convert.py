@@ -285,9 +285,9 @@ def test_cli_exit_3_marks_failure_in_manifest(trained_dir: Path, tmp_path: Path,
     Real ONNX Runtime output; only the tolerance is tightened below what float math can meet.
     """
     from edgecnn.cli import main
-    from edgecnn.convert import verify
+    from edgecnn import formats
 
-    monkeypatch.setattr(verify, "MAX_ABS_DIFF", 1e-15)
+    monkeypatch.setattr(formats, "MAX_ABS_DIFF", 1e-15)
     rc = main(["convert", str(trained_dir / "model.keras"), "--onnx", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 3

@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ModelError, UsageError
+from ..formats import KERAS, ONNX, TFLITE, model_kind
 from ..runtime.backends import ONNX_BACKEND, TFLITE_BACKENDS
 from .machine import INT8_DOT_FLAGS, facts_line, int8_dot_flags, machine_facts
 
-#: Backends per model suffix as (name, top-level module), in the runtime's own order; only importable ones run.
+#: Backends per model kind as (name, top-level module), in the runtime's own order; only importable ones run.
 BACKENDS = {
-    ".tflite": tuple((name, module.split(".")[0]) for name, module, _ in TFLITE_BACKENDS),
-    ".onnx": ((ONNX_BACKEND, "onnxruntime"),),
-    ".keras": (("keras", "keras"),),
+    TFLITE: tuple((name, module.split(".")[0]) for name, module, _ in TFLITE_BACKENDS),
+    ONNX: ((ONNX_BACKEND, "onnxruntime"),),
+    KERAS: (("keras", "keras"),),
 }
 WORKER_TIMEOUT_S = 600
 #: int8 and float p50 latencies closer than this ratio are reported as a tie, not a win.
@@ -47,8 +48,7 @@ class BenchConfig:
             path = Path(model)
             if not path.is_file():
                 raise ModelError(f"{model}: no such model file")
-            if path.suffix not in BACKENDS:
-                raise ModelError(f"{model}: unknown model format '{path.suffix}' (use .tflite, .onnx or .keras)")
+            model_kind(path, keras_ok=True)  # ModelError for any other suffix
 
 
 def parse_int_list(text: str, flag: str) -> list[int]:
@@ -59,7 +59,7 @@ def parse_int_list(text: str, flag: str) -> list[int]:
 
 
 def available_backends(model: str, wanted: list[str] | None) -> list[str]:
-    names = [name for name, module in BACKENDS[Path(model).suffix] if importlib.util.find_spec(module) is not None]
+    names = [name for name, module in BACKENDS[model_kind(model, keras_ok=True)] if importlib.util.find_spec(module) is not None]
     if wanted:
         names = [name for name in names if name in wanted]
     if not names:
@@ -113,8 +113,8 @@ def model_format(model: str) -> str:
     from ..modelmeta import read_metadata
 
     path = Path(model)
-    if path.suffix == ".keras":
-        return "keras"
+    if model_kind(path, keras_ok=True) == KERAS:
+        return KERAS
     try:
         fmt = (read_metadata(path) or {}).get("format")
     except Exception:  # a model bench cannot read metadata from still gets a name
@@ -122,7 +122,7 @@ def model_format(model: str) -> str:
     if isinstance(fmt, str) and fmt:
         return fmt
     precision = next((p for p in ("int8", "float16") if p in path.name), "float32")
-    return f"{path.suffix.lstrip('.')}-{precision}"
+    return f"{model_kind(path)}-{precision}"
 
 
 def is_int8(fmt: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..formats import FORMAT_NAMES, FORMATS
 from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn convert artifacts/model.keras                 # int8 TFLite (the Pi format)
@@ -18,24 +19,17 @@ exit status: 0 all verified, 2 bad input (nothing written), 3 an artifact failed
 verification (artifacts and manifest.json written, the failure marked in it)
 """
 
-FORMAT_FLAGS = {
-    "int8": "full-integer int8 TFLite (model_int8.tflite); the default",
-    "float32": "float32 TFLite (model_float32.tflite)",
-    "float16": "float16-weight TFLite (model_float16.tflite)",
-    "onnx": "float32 ONNX through tf2onnx (model.onnx)",
-    "onnx-int8": "static QDQ int8 ONNX calibrated like the TFLite int8 model (model_int8.onnx)",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "convert", "convert model.keras to int8/float TFLite and ONNX, verified on the test split",
                        EXAMPLES)
     p.add_argument("model", metavar="MODEL.keras", help="the Keras model written by `edgecnn train`")
-    for name, text in FORMAT_FLAGS.items():
-        p.add_argument(f"--{name}", dest="formats", action="append_const", const=name,
-                       default=argparse.SUPPRESS, help=text)
-    add_list_argument(p, "--format", choices=list(FORMAT_FLAGS), metavar="FORMAT",
-                      help=f"formats by name, as the flags above ({', '.join(FORMAT_FLAGS)})")
+    for fmt in FORMATS:
+        p.add_argument(fmt.flag, dest="formats", action="append_const", const=fmt.name,
+                       default=argparse.SUPPRESS, help=fmt.help)
+    add_list_argument(p, "--format", choices=list(FORMAT_NAMES), metavar="FORMAT",
+                      help=f"formats by name, as the flags above ({', '.join(FORMAT_NAMES)})")
     p.add_argument("--all", action="store_true", help="every format above")
     p.add_argument("--uint8-io", action="store_true", help="int8 model takes and returns uint8 instead of int8")
     p.add_argument("--calibration-samples", type=int, default=500, metavar="N",

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
+from ..formats import DEFAULT_FORMATS, FORMAT_NAMES
 
-#: Every format `convert` can write, in the order they are built and reported.
-FORMATS: tuple[str, ...] = ("int8", "float32", "float16", "onnx", "onnx-int8")
+#: Every format `convert` can write, by name, in the order they are built (edgecnn.formats' table).
+FORMATS: tuple[str, ...] = FORMAT_NAMES
 
 #: What `--all` means: every format.
 ALL_FORMATS: tuple[str, ...] = FORMATS
-
-#: With no format flag, `convert` does what a Pi needs most: full-integer int8 TFLite.
-DEFAULT_FORMATS: tuple[str, ...] = ("int8",)
 
 DEFAULT_CALIBRATION_SAMPLES = 500
 DEFAULT_OPSET = 17

@@ -13,16 +13,8 @@ import numpy as np
 
 from .. import __version__
 from ..datasets import Dataset
+from ..formats import BY_NAME
 from ..modelmeta import PREPROCESSING
-
-#: Artifact format name (as on the command line) -> the "format" recorded in its metadata.
-METADATA_FORMATS: dict[str, str] = {
-    "int8": "tflite-int8",
-    "float32": "tflite-float32",
-    "float16": "tflite-float16",
-    "onnx": "onnx",
-    "onnx-int8": "onnx-int8",
-}
 
 
 def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = None,
@@ -45,7 +37,7 @@ def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = 
 def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict) -> dict[str, Any]:
     """The JSON object embedded under the key "edgecnn" in a .tflite or .onnx file."""
     return {
-        "format": METADATA_FORMATS[fmt],
+        "format": BY_NAME[fmt].metadata_format,
         "edgecnn_version": __version__,
         "class_names": list(dataset.class_names),
         "input": dict(inp),

@@ -18,6 +18,7 @@ import numpy as np
 from ..datasets import Dataset
 from ..errors import VerificationError
 from ..filenames import ARTIFACT_FILES, LABELS_FILE, MANIFEST_FILE
+from ..formats import BY_NAME, TFLITE
 from ..fsutil import OutputSet, labels_text, output_folder, sha256_file
 from ..runtime.modelinput import to_model_input
 from .config import ConvertConfig
@@ -76,7 +77,7 @@ def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> Conver
 
 
 def _settings(config: ConvertConfig, seed: int, calibration: np.ndarray | None) -> dict[str, Any]:
-    from .verify import MAX_ABS_DIFF, MIN_AGREEMENT
+    from ..formats import MAX_ABS_DIFF, MIN_AGREEMENT
 
     return {
         "calibration_samples": None if calibration is None else int(len(calibration)),
@@ -96,7 +97,7 @@ def _log_dataset(dataset: Dataset, from_train_json: bool, log: Log) -> None:
 
 
 def _calibration(config: ConvertConfig, dataset: Dataset, formats: list[str], seed: int, log: Log) -> np.ndarray | None:
-    if not any(f in ("int8", "onnx-int8") for f in formats):
+    if not any(BY_NAME[f].int8 for f in formats):
         return None
     from .calibration import calibration_images
 
@@ -110,25 +111,23 @@ def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | Non
     """One format's bytes with its description embedded."""
     started = time.perf_counter()
     log(f"converting to {fmt} ...")
-    if fmt in ("int8", "float32", "float16"):
+    if BY_NAME[fmt].engine == TFLITE:
         from .tflite import convert_tflite, finish_tflite, tflite_io
 
         raw = convert_tflite(model, fmt, calibration, config.uint8_io)
         inp, outp = tflite_io(raw)
         data = finish_tflite(raw, artifact_metadata(fmt, dataset, inp, outp))
-        engine = "tflite"
     else:
         from .onnx_export import export_onnx, finish_onnx, onnx_io, quantize_onnx_int8
 
         proto = export_onnx(model, config.opset)
-        if fmt == "onnx-int8":
+        if BY_NAME[fmt].int8:
             proto = quantize_onnx_int8(proto, calibration)
         inp, outp = onnx_io(proto)
         data = finish_onnx(proto, artifact_metadata(fmt, dataset, inp, outp))
-        engine = "onnx"
     log(f"  {ARTIFACT_FILES[fmt]}: {len(data) / 1024:.1f} KB, input {inp['dtype']} {inp['shape']}"
         f"{_quant(inp)}, output {outp['dtype']}{_quant(outp)} ({time.perf_counter() - started:.1f} s)")
-    return Artifact(fmt, ARTIFACT_FILES[fmt], data, inp, outp, engine)
+    return Artifact(fmt, ARTIFACT_FILES[fmt], data, inp, outp, BY_NAME[fmt].engine)
 
 
 def _quant(desc: dict) -> str:

@@ -6,8 +6,8 @@ pixel quantization, and the class names embedded in the file. So the accuracy in
 manifest.json is what `edgecnn classify` and pi_classify.py will see.
 
 What a float conversion must reproduce exactly (top-1 on every test image, probabilities
-to 1e-4) and what int8 may lose (accuracy, in percentage points) are the thresholds
-below; a miss marks the artifact failed in manifest.json and the run exits 3.
+to 1e-4) and what int8 may lose (accuracy, in percentage points) are set per format in
+edgecnn.formats; a miss marks the artifact failed in manifest.json and the run exits 3.
 """
 
 from __future__ import annotations
@@ -20,15 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import formats
 from ..evaluate.metrics import accuracy, agreement
 from ..progress import in_chunks
-
-#: Float conversions that must match Keras: 100% top-1 agreement, probabilities within this.
-EXACT_FORMATS = ("onnx", "float32")
-MAX_ABS_DIFF = 1e-4
-MIN_AGREEMENT = 1.0
-#: Formats held to --max-int8-drop.
-INT8_FORMATS = ("int8", "onnx-int8")
 
 
 @dataclass
@@ -83,11 +77,12 @@ def compare(fmt: str, probs: np.ndarray, reference: np.ndarray, labels: np.ndarr
 
 def judge(fmt: str, drop: float, agreement: float, diff: float, max_int8_drop: float) -> str | None:
     """The reason an artifact fails verification, or None if it passes."""
-    if fmt in EXACT_FORMATS:
-        if agreement < MIN_AGREEMENT:
-            return f"top-1 agreement with Keras {agreement:.2%} is below 100%"
-        if diff > MAX_ABS_DIFF:
-            return f"max probability difference {diff:.2g} exceeds {MAX_ABS_DIFF:g}"
-    if fmt in INT8_FORMATS and drop > max_int8_drop:
+    spec = formats.BY_NAME[fmt]
+    if spec.exact:
+        if agreement < formats.MIN_AGREEMENT:
+            return f"top-1 agreement with Keras {agreement:.2%} is below {formats.MIN_AGREEMENT:.0%}"
+        if diff > formats.MAX_ABS_DIFF:
+            return f"max probability difference {diff:.2g} exceeds {formats.MAX_ABS_DIFF:g}"
+    if spec.int8 and drop > max_int8_drop:
         return f"accuracy drop {drop:.2f} pp exceeds --max-int8-drop {max_int8_drop:g} pp"
     return None

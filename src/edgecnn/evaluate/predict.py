@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..filenames import LABELS_FILE
+from ..formats import KERAS, model_kind
 from ..fsutil import read_labels_file
 
 
@@ -45,22 +46,18 @@ def load_runtime(model_path: str) -> LoadedModel:
     return LoadedModel(model_path, names, clf.probabilities)
 
 
-MODEL_SUFFIXES = (".keras", ".tflite", ".onnx")
+def check_model_path(model_path: str) -> str:
+    """The model's kind (formats.model_kind) if `model_path` is a file evaluate can load (nothing is read).
 
-
-def check_model_path(model_path: str) -> None:
-    """A ModelError unless `model_path` is a file with a suffix evaluate can load (nothing is read)."""
-    path = Path(model_path)
-    if not path.is_file():
+    Raises ModelError naming the file when it is missing or of another format.
+    """
+    if not Path(model_path).is_file():
         raise ModelError(f"{model_path}: no such model file")
-    if path.suffix not in MODEL_SUFFIXES:
-        raise ModelError(f"{model_path}: unknown model format '{path.suffix}' (use .keras, .tflite or .onnx)")
+    return model_kind(model_path, keras_ok=True)
 
 
 def load_model(model_path: str) -> LoadedModel:
     """The model at `model_path`, ready to score; a ModelError if it is missing, unknown or unreadable."""
-    check_model_path(model_path)
-    path = Path(model_path)
-    if path.suffix == ".keras":
+    if check_model_path(model_path) == KERAS:
         return load_keras(model_path)
     return load_runtime(model_path)  # .tflite or .onnx
