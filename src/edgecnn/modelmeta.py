@@ -1,30 +1,45 @@
-"""Reading the description edgecnn embeds in every model file, with the stdlib only.
+"""One reader for a model file: check its structure, then read what edgecnn embeds in it.
 
-A .tflite or .onnx file copied alone to a Raspberry Pi must still know its class
-names, input range, polarity and quantization. `edgecnn convert` writes that as
-UTF-8 JSON under the key "edgecnn":
+A .tflite or .onnx file copied alone to a Raspberry Pi must still know its class names,
+input range, polarity and quantization. `edgecnn convert` writes that as UTF-8 JSON
+under the key "edgecnn":
 
 - TFLite: an entry of the Model table's `metadata` vector, named "edgecnn", whose
   `buffer` index points at a Buffer holding the JSON bytes;
 - ONNX: a `metadata_props` entry (ModelProto field 14) with key "edgecnn".
 
-Both formats are parsed here by hand (a flatbuffer table walker and a protobuf
-field walker) so that the runtime needs neither tensorflow, tflite-support nor the
-`onnx` package. A truncated or foreign file gives None (no edgecnn entry) or a
-ModelError naming the file, never an IndexError or struct.error. The entry itself
-is checked by edgecnn.documents (strict UTF-8, size, depth, schema): a model whose
-description says `"value_range": "0,1"` is refused rather than half-believed.
+`read_model` reads the file once (runtime.files.read_model_file: regular files under the
+size cap), checks its structure, then finds and checks that entry; every problem is one
+ModelError naming the file. Both formats are parsed here with the standard library (a
+flatbuffer table walker, a protobuf field walker), so the runtime needs neither
+tensorflow, tflite-support nor the `onnx` package.
+
+Why the TFLite check walks the whole file: tflite-runtime 2.14 (what many Raspberry Pis
+have) builds its model without running the flatbuffer verifier, so a truncated copy, a
+file of random bytes or a few flipped bytes make it read outside the buffer and the
+process dies with a segmentation fault that no exception handler can catch. The check
+follows every table, vector and string the interpreter will (Model, OperatorCode,
+SubGraph, Tensor, QuantizationParameters, Operator, Buffer, Metadata, SignatureDef) and
+requires each offset, length and index to stay inside the file. It reads headers, never
+weights: well under a millisecond for edgecnn's 256 KB model. Field numbers are those of
+tensorflow/lite/schema/schema.fbs. For ONNX, the top-level ModelProto fields must parse
+(ONNX Runtime itself validates the graph when it loads the model).
+
+The entry itself is checked by edgecnn.documents (strict UTF-8, size, depth, schema): a
+model whose description says `"value_range": "0,1"` is refused rather than half-believed.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import documents
 from .errors import ModelError
+from .formats import ONNX, TFLITE, model_kind
 
 METADATA_KEY = "edgecnn"
 
@@ -37,113 +52,218 @@ PREPROCESSING: dict[str, Any] = {
     "color": "grayscale",
 }
 
-#: TFLite Model table field indices (tensorflow/lite/schema/schema.fbs).
-_MODEL_BUFFERS, _MODEL_METADATA = 4, 6
-#: Metadata table: name (0), buffer (1). Buffer table: data (0), offset (1), size (2).
-_META_NAME, _META_BUFFER = 0, 1
-_BUF_DATA, _BUF_OFFSET, _BUF_SIZE = 0, 1, 2
+TFLITE_IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
+_MIN_SIZE = 24  # root offset, identifier, the smallest vtable and table
+
+# TFLite Model fields
+_M_VERSION, _M_OPCODES, _M_SUBGRAPHS, _M_DESCRIPTION, _M_BUFFERS = 0, 1, 2, 3, 4
+_M_METADATA_BUFFER, _M_METADATA, _M_SIGNATURES = 5, 6, 7
+# SubGraph fields
+_SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS, _SG_NAME = 0, 1, 2, 3, 4
+# Tensor fields
+_T_SHAPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_SPARSITY, _T_SHAPE_SIGNATURE = 0, 2, 3, 4, 6, 7
+# QuantizationParameters fields: min, max, scale (float), zero_point (long), details
+_Q_FLOAT_VECTORS, _Q_ZERO_POINT, _Q_DETAILS = (0, 1, 2), 3, 5
+# Operator fields
+_OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS, _OP_CUSTOM = 0, 1, 2, 4, 5
+_OP_MUTATING, _OP_INTERMEDIATES, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, _OP_OPTIONS_2 = 7, 8, 9, 10, 12
+# OperatorCode, Buffer, Metadata, SignatureDef, TensorMap fields
+_OC_CUSTOM = 1
+_B_DATA, _B_OFFSET, _B_SIZE = 0, 1, 2
+_MD_NAME, _MD_BUFFER = 0, 1
+_SD_INPUTS, _SD_OUTPUTS, _SD_KEY, _SD_SUBGRAPH = 0, 1, 2, 4
+_TM_NAME, _TM_TENSOR = 0, 1
 
 #: ONNX ModelProto.metadata_props; StringStringEntryProto key (1) and value (2).
 _ONNX_METADATA_PROPS, _ONNX_KEY, _ONNX_VALUE = 14, 1, 2
 
 
 class _Corrupt(Exception):
-    """Internal: an offset or length points outside the file."""
+    """Internal: what is wrong with the file, for the one-line ModelError."""
 
 
-# --------------------------------------------------------------------------- TFLite
+# --------------------------------------------------------------------------- flatbuffers
 
 
-class _FlatBuffer:
-    """Bounds-checked reads of flatbuffer tables, vectors and strings (little endian)."""
+class _Reader:
+    """Bounds-checked little-endian reads of flatbuffer tables, vectors and strings."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.size = len(data)
 
-    def _unpack(self, fmt: str, pos: int) -> int:
-        size = struct.calcsize(fmt)
-        if pos < 0 or pos + size > len(self.data):
-            raise _Corrupt(f"read of {size} bytes at {pos} past the end ({len(self.data)} bytes)")
+    def scalar(self, fmt: str, pos: int) -> int:
+        width = struct.calcsize(fmt)
+        if pos < 0 or pos + width > self.size:
+            raise _Corrupt(f"offset {pos} is past the end of the file")
         return struct.unpack_from(fmt, self.data, pos)[0]
 
-    def root(self) -> int:
-        return self._unpack("<I", 0)
+    def table(self, pos: int) -> "_Table":
+        """The table at pos, after checking its vtable and its own extent."""
+        vtable = pos - self.scalar("<i", pos)
+        vt_size = self.scalar("<H", vtable)
+        obj_size = self.scalar("<H", vtable + 2)
+        if vt_size < 4 or vt_size % 2 or vtable + vt_size > self.size:
+            raise _Corrupt(f"bad vtable at {vtable}")
+        if obj_size < 4 or pos + obj_size > self.size:
+            raise _Corrupt(f"table at {pos} runs past the end of the file")
+        offsets = struct.unpack_from(f"<{(vt_size - 4) // 2}H", self.data, vtable + 4)
+        if any(off >= obj_size for off in offsets):
+            raise _Corrupt(f"table at {pos} has a field outside itself")
+        return _Table(self, pos, offsets)
 
-    def field_pos(self, table: int, index: int) -> int | None:
-        """Absolute position of field `index` of the table at `table`, or None if absent."""
-        vtable = table - self._unpack("<i", table)
-        vt_size = self._unpack("<H", vtable)
-        slot = 4 + 2 * index
-        if slot + 2 > vt_size:
-            return None
-        off = self._unpack("<H", vtable + slot)
-        return table + off if off else None
+    def follow(self, pos: int) -> int:
+        target = pos + self.scalar("<I", pos)
+        if target >= self.size:
+            raise _Corrupt(f"reference at {pos} points past the end of the file")
+        return target
 
-    def deref(self, pos: int) -> int:
-        return pos + self._unpack("<I", pos)
+    def vector(self, pos: int, elem_size: int) -> tuple[int, int]:
+        """(first element, length) of the vector at pos, checked to fit in the file."""
+        length = self.scalar("<I", pos)
+        if pos + 4 + length * elem_size > self.size:
+            raise _Corrupt(f"vector at {pos} ({length} elements) runs past the end of the file")
+        return pos + 4, length
 
-    def vector(self, table: int, index: int) -> tuple[int, int] | None:
-        """(start of elements, length) of a vector field."""
-        pos = self.field_pos(table, index)
+
+class _Table:
+    def __init__(self, reader: _Reader, pos: int, offsets: tuple[int, ...]) -> None:
+        self.r, self.pos, self.offsets = reader, pos, offsets
+
+    def field(self, index: int) -> int | None:
+        off = self.offsets[index] if index < len(self.offsets) else 0
+        return self.pos + off if off else None
+
+    def scalar(self, index: int, fmt: str = "<I", default: int = 0) -> int:
+        pos = self.field(index)
+        return default if pos is None else self.r.scalar(fmt, pos)
+
+    def vector(self, index: int, elem_size: int) -> tuple[int, int]:
+        pos = self.field(index)
+        return (0, 0) if pos is None else self.r.vector(self.r.follow(pos), elem_size)
+
+    def ints(self, index: int, fmt: str = "<i") -> tuple[int, ...]:
+        start, length = self.vector(index, struct.calcsize(fmt))
+        return struct.unpack_from(f"<{length}{fmt[-1]}", self.r.data, start) if length else ()
+
+    def tables(self, index: int) -> list[_Table]:
+        start, length = self.vector(index, 4)
+        return [self.r.table(self.r.follow(start + 4 * i)) for i in range(length)]
+
+    def string(self, index: int) -> str | None:
+        """The string field's text (bad UTF-8 shown as U+FFFD), None if absent; checked to fit."""
+        pos = self.field(index)
         if pos is None:
             return None
-        vec = self.deref(pos)
-        length = self._unpack("<I", vec)
-        return vec + 4, length
+        start, length = self.r.vector(self.r.follow(pos), 1)
+        if start + length >= self.r.size:  # the terminating NUL must be in the file too
+            raise _Corrupt(f"string at {start} runs past the end of the file")
+        return self.r.data[start:start + length].decode("utf-8", "replace")
 
-    def table_at(self, elements: int, i: int) -> int:
-        return self.deref(elements + 4 * i)
-
-    def string(self, table: int, index: int) -> str | None:
-        pos = self.field_pos(table, index)
-        if pos is None:
-            return None
-        start = self.deref(pos)
-        return self.bytes_at(start + 4, self._unpack("<I", start)).decode("utf-8", "replace")
-
-    def uint(self, table: int, index: int, fmt: str = "<I") -> int:
-        pos = self.field_pos(table, index)
-        return 0 if pos is None else self._unpack(fmt, pos)
-
-    def bytes_at(self, start: int, length: int) -> bytes:
-        if start < 0 or length < 0 or start + length > len(self.data):
-            raise _Corrupt(f"{length} bytes at {start} run past the end ({len(self.data)} bytes)")
-        return self.data[start:start + length]
+    def subtable(self, index: int) -> _Table | None:
+        pos = self.field(index)
+        return None if pos is None else self.r.table(self.r.follow(pos))
 
 
-def _tflite_buffer(fb: _FlatBuffer, model: int, index: int) -> bytes:
-    """Contents of Model.buffers[index], inline or (models > 2 GB) at an offset in the file."""
-    buffers = fb.vector(model, _MODEL_BUFFERS)
-    if buffers is None or not 0 <= index < buffers[1]:
-        raise _Corrupt(f"metadata points at buffer {index}, which does not exist")
-    buf = fb.table_at(buffers[0], index)
-    data = fb.vector(buf, _BUF_DATA)
-    if data is not None and data[1]:
-        return fb.bytes_at(data[0], data[1])
-    offset, size = fb.uint(buf, _BUF_OFFSET, "<Q"), fb.uint(buf, _BUF_SIZE, "<Q")
-    return fb.bytes_at(offset, size) if offset > 1 else b""
-
-
-def tflite_metadata_entries(data: bytes) -> dict[str, bytes]:
-    """Every (name -> buffer bytes) entry of a .tflite Model's metadata vector."""
-    fb = _FlatBuffer(data)
-    model = fb.root()
-    entries = fb.vector(model, _MODEL_METADATA)
-    if entries is None:
-        return {}
-    out: dict[str, bytes] = {}
-    for i in range(entries[1]):
-        meta = fb.table_at(entries[0], i)
-        name = fb.string(meta, _META_NAME)
+def _check_model(r: _Reader) -> dict[str, bytes]:
+    """Walk the whole Model (raising _Corrupt); its metadata entries as name -> buffer bytes."""
+    root = r.scalar("<I", 0)
+    if not 8 <= root < r.size:
+        raise _Corrupt(f"root offset {root} outside the file")
+    model = r.table(root)
+    version = model.scalar(_M_VERSION)
+    if version != SCHEMA_VERSION:
+        raise _Corrupt(f"schema version {version}, expected {SCHEMA_VERSION}")
+    opcodes = model.tables(_M_OPCODES)
+    for opcode in opcodes:
+        opcode.string(_OC_CUSTOM)
+    buffers = model.tables(_M_BUFFERS)
+    for buffer in buffers:
+        _buffer_bytes(r, buffer)  # a slice: no copy of the weights
+    subgraphs = model.tables(_M_SUBGRAPHS)
+    if not subgraphs:
+        raise _Corrupt("no subgraph")
+    for subgraph in subgraphs:
+        _check_subgraph(subgraph, len(opcodes), len(buffers))
+    model.string(_M_DESCRIPTION)
+    _check_indices(model.ints(_M_METADATA_BUFFER), len(buffers), "metadata buffer")
+    entries: dict[str, bytes] = {}
+    for meta in model.tables(_M_METADATA):
+        name, index = meta.string(_MD_NAME), meta.scalar(_MD_BUFFER)
+        _check_indices((index,), len(buffers), "metadata buffer")
         if name is not None:
-            out[name] = _tflite_buffer(fb, model, fb.uint(meta, _META_BUFFER))
-    return out
+            entries[name] = _buffer_bytes(r, buffers[index])
+    for signature in model.tables(_M_SIGNATURES):
+        _check_signature(signature, subgraphs)
+    return entries
 
 
-def _read_tflite(data: bytes) -> bytes | None:
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise _Corrupt("not a TFLite flatbuffer (no TFL3 identifier)")
-    return tflite_metadata_entries(data).get(METADATA_KEY)
+def _buffer_bytes(r: _Reader, buffer: _Table) -> bytes:
+    """A Buffer's contents: inline, or (models over 2 GB) at an offset in the file (offset > 1)."""
+    start, length = buffer.vector(_B_DATA, 1)
+    if length:
+        return r.data[start:start + length]
+    offset, size = buffer.scalar(_B_OFFSET, "<Q"), buffer.scalar(_B_SIZE, "<Q")
+    if offset <= 1:
+        return b""
+    if offset + size > r.size:
+        raise _Corrupt(f"weights at {offset} (+{size} bytes) are past the end of the file")
+    return r.data[offset:offset + size]
+
+
+def _check_subgraph(subgraph: _Table, n_opcodes: int, n_buffers: int) -> None:
+    tensors = subgraph.tables(_SG_TENSORS)
+    for tensor in tensors:
+        _check_tensor(tensor, n_buffers)
+    n = len(tensors)
+    _check_indices(subgraph.ints(_SG_INPUTS), n, "subgraph input tensor")
+    _check_indices(subgraph.ints(_SG_OUTPUTS), n, "subgraph output tensor")
+    subgraph.string(_SG_NAME)
+    for op in subgraph.tables(_SG_OPERATORS):
+        _check_indices((op.scalar(_OP_OPCODE),), n_opcodes, "operator code")
+        for field in (_OP_INPUTS, _OP_OUTPUTS, _OP_INTERMEDIATES):
+            _check_indices(op.ints(field), n, "operator tensor", optional_ok=True)
+        op.vector(_OP_CUSTOM, 1)
+        op.vector(_OP_MUTATING, 1)
+        op.subtable(_OP_OPTIONS)
+        op.subtable(_OP_OPTIONS_2)
+        offset, size = op.scalar(_OP_LARGE_OFFSET, "<Q"), op.scalar(_OP_LARGE_SIZE, "<Q")
+        if offset > 1 and offset + size > op.r.size:
+            raise _Corrupt(f"custom options at {offset} are past the end of the file")
+
+
+def _check_tensor(tensor: _Table, n_buffers: int) -> None:
+    shape = tensor.ints(_T_SHAPE)
+    if any(d < -1 for d in shape):
+        raise _Corrupt(f"tensor shape {list(shape)}")
+    tensor.ints(_T_SHAPE_SIGNATURE)
+    _check_indices((tensor.scalar(_T_BUFFER),), n_buffers, "tensor buffer")
+    tensor.string(_T_NAME)
+    tensor.subtable(_T_SPARSITY)
+    quant = tensor.subtable(_T_QUANT)
+    if quant is not None:
+        for field in _Q_FLOAT_VECTORS:
+            quant.vector(field, 4)
+        quant.vector(_Q_ZERO_POINT, 8)
+        quant.subtable(_Q_DETAILS)
+
+
+def _check_signature(signature: _Table, subgraphs: list[_Table]) -> None:
+    signature.string(_SD_KEY)
+    index = signature.scalar(_SD_SUBGRAPH)
+    _check_indices((index,), len(subgraphs), "signature subgraph")
+    n_tensors = subgraphs[index].vector(_SG_TENSORS, 4)[1]
+    for field in (_SD_INPUTS, _SD_OUTPUTS):
+        for tensor_map in signature.tables(field):
+            tensor_map.string(_TM_NAME)
+            _check_indices((tensor_map.scalar(_TM_TENSOR),), n_tensors, "signature tensor")
+
+
+def _check_indices(indices: tuple[int, ...], count: int, what: str, optional_ok: bool = False) -> None:
+    for i in indices:
+        if not (0 <= i < count or (optional_ok and i == -1)):
+            raise _Corrupt(f"{what} index {i} out of range (0..{count - 1})")
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -191,7 +311,17 @@ def protobuf_fields(data: bytes) -> list[tuple[int, int, Any]]:
 
 
 def onnx_metadata_raw(data: bytes) -> dict[bytes, bytes]:
-    """ModelProto.metadata_props as undecoded key -> value bytes (protobuf does not enforce UTF-8)."""
+    """ModelProto.metadata_props as undecoded key -> value bytes (protobuf does not enforce UTF-8).
+
+    Raises ModelError when the top-level fields do not parse.
+    """
+    try:
+        return _onnx_entries(data)
+    except _Corrupt as exc:
+        raise ModelError(f"not a valid ONNX model ({exc})") from exc
+
+
+def _onnx_entries(data: bytes) -> dict[bytes, bytes]:
     props: dict[bytes, bytes] = {}
     for number, wire, value in protobuf_fields(data):
         if number != _ONNX_METADATA_PROPS or wire != 2:
@@ -206,31 +336,87 @@ def onnx_metadata_props(data: bytes) -> dict[str, str]:
     return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in onnx_metadata_raw(data).items()}
 
 
-def _read_onnx(data: bytes) -> bytes | None:
-    return onnx_metadata_raw(data).get(METADATA_KEY.encode())
-
-
 # --------------------------------------------------------------------------- public
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file read once and checked: its bytes, its kind and its embedded description."""
+
+    path: Path
+    kind: str  # formats.TFLITE or formats.ONNX
+    data: bytes
+    entry: bytes | None  # the raw "edgecnn" entry; None when the model has none
+    metadata: dict[str, Any] | None  # that entry, decoded and checked
+
+
+def read_model(path: str | os.PathLike[str], data: bytes | None = None) -> ModelFile:
+    """Read (unless `data` is given), check and describe a .tflite or .onnx file.
+
+    Raises:
+        ModelError: naming the file, when it is missing, not a regular file, over the
+            runtime's size cap, of another format (a .keras model is told to convert first),
+            structurally unsound (truncated, corrupt, foreign bytes) or when its "edgecnn"
+            entry fails edgecnn.documents' checks.
+    """
+    p, kind, data = _read(path, data)
+    entry = _entries(p, kind, data).get(METADATA_KEY.encode() if kind == ONNX else METADATA_KEY)
+    return ModelFile(p, kind, data, entry, None if entry is None else decode_metadata(p, entry))
+
+
+def _read(path: str | os.PathLike[str], data: bytes | None) -> tuple[Path, str, bytes]:
+    """(path, kind, bytes): a missing file or a folder is said before its name is judged."""
+    from .runtime.files import check_model_file, read_model_file  # regular files under the size cap only
+
+    p = Path(path)
+    if data is None:
+        check_model_file(p)
+    kind = model_kind(p)
+    return p, kind, read_model_file(p) if data is None else data
+
+
+def _entries(path: Path, kind: str, data: bytes) -> dict:
+    """The metadata entries of a checked model of `kind`; ModelError naming `path` otherwise."""
+    if kind == TFLITE:
+        if not data:
+            raise ModelError(f"{path}: empty file (0 bytes), not a TFLite model")
+        if len(data) < _MIN_SIZE or data[4:8] != TFLITE_IDENTIFIER:
+            raise ModelError(f"{path}: not a TFLite model (no '{TFLITE_IDENTIFIER.decode()}' flatbuffer "
+                             f"identifier){_hint(data)}")
+    elif not data:
+        raise ModelError(f"{path}: empty file (0 bytes), not an ONNX model")
+    try:
+        return _check_model(_Reader(data)) if kind == TFLITE else _onnx_entries(data)
+    except (_Corrupt, struct.error, RecursionError) as exc:
+        name = "TFLite" if kind == TFLITE else "ONNX"
+        raise ModelError(f"{path}: corrupt or truncated {name} model ({exc}); copy or convert it again") from exc
+
+
+def _hint(data: bytes) -> str:
+    if data[:2] == b"PK":
+        return "; it is a zip archive (a .keras model? convert it first: edgecnn convert MODEL.keras)"
+    if data[:1] == b"\x08":
+        return "; it looks like an ONNX file, name it .onnx"
+    return ""
+
+
+def check_tflite_bytes(data: bytes, name: str = "model") -> None:
+    """Raise ModelError naming `name` unless `data` is a structurally sound TFLite model."""
+    _entries(Path(name), TFLITE, data)
+
+
+def tflite_metadata_entries(data: bytes) -> dict[str, bytes]:
+    """Every (name -> buffer bytes) entry of a checked .tflite Model's metadata vector; ModelError if unsound."""
+    return _entries(Path("model.tflite"), TFLITE, data)
 
 
 def embedded_entry(path: str | os.PathLike[str], data: bytes | None = None) -> bytes | None:
     """The raw bytes of the "edgecnn" entry in a .tflite or .onnx file, or None if it has none.
 
-    Raises ModelError (naming the file) when the file is missing, unreadable, or not
-    a model of that format as far as this stdlib walker can tell. `data`: the file's
-    bytes when the caller has them already.
+    Raises ModelError (naming the file) as read_model does, except for the entry's own checks.
     """
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".tflite", ".onnx"):
-        raise ModelError(f"{p}: unknown model format '{suffix}' (expected .tflite or .onnx)")
-    from .runtime.files import read_model_file  # regular files under the size cap only
-
-    data = read_model_file(p) if data is None else data
-    try:
-        return _read_tflite(data) if suffix == ".tflite" else _read_onnx(data)
-    except (_Corrupt, struct.error, RecursionError) as exc:
-        raise ModelError(f"{p}: not a valid {suffix[1:].upper()} model ({exc})") from None
+    p, kind, data = _read(path, data)
+    return _entries(p, kind, data).get(METADATA_KEY.encode() if kind == ONNX else METADATA_KEY)
 
 
 def decode_metadata(path: str | os.PathLike[str], raw: bytes) -> dict[str, Any]:
@@ -244,12 +430,11 @@ def decode_metadata(path: str | os.PathLike[str], raw: bytes) -> dict[str, Any]:
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The edgecnn description embedded in a .tflite or .onnx file, or None if it has none.
 
-    Raises ModelError (naming the file) when the file is missing, unreadable, not a
-    model of that format, or its edgecnn entry fails edgecnn.documents' checks.
+    Raises ModelError (naming the file) as read_model does.
     """
-    raw = embedded_entry(path)
-    return None if raw is None else decode_metadata(path, raw)
+    return read_model(path).metadata
 
 
-__all__ = ["METADATA_KEY", "PREPROCESSING", "read_metadata", "embedded_entry", "decode_metadata",
-           "tflite_metadata_entries", "onnx_metadata_props", "onnx_metadata_raw"]
+__all__ = ["METADATA_KEY", "PREPROCESSING", "ModelFile", "read_model", "read_metadata", "embedded_entry",
+           "decode_metadata", "check_tflite_bytes", "tflite_metadata_entries", "onnx_metadata_props",
+           "onnx_metadata_raw"]

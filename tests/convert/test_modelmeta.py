@@ -26,23 +26,24 @@ def test_imports_nothing_heavy() -> None:
 def test_missing_and_unknown_files(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no such model file"):
         read_metadata(tmp_path / "nope.tflite")
-    with pytest.raises(ModelError, match="unknown model format"):
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ModelError, match="a Keras model; convert it for the runtime first"):
         read_metadata(tmp_path / "model.keras")
+    (tmp_path / "model.pt").write_bytes(b"x")
+    with pytest.raises(ModelError, match="unknown model format '.pt'"):
+        read_metadata(tmp_path / "model.pt")
 
 
 def test_garbage_and_empty(tmp_path: Path) -> None:
     garbage = bytes(range(256)) * 3
-    for data, name, reason in ((b"", "x.tflite", "not a valid TFLITE model (not a TFLite flatbuffer"),
-                               (garbage, "x.tflite", "not a valid TFLITE model (not a TFLite flatbuffer"),
-                               (garbage, "x.onnx", "not a valid ONNX model (")):
+    for data, name, reason in ((b"", "x.tflite", "empty file (0 bytes), not a TFLite model"),
+                               (garbage, "x.tflite", "not a TFLite model (no 'TFL3' flatbuffer identifier)"),
+                               (garbage, "x.onnx", "corrupt or truncated ONNX model ("),
+                               (b"", "y.onnx", "empty file (0 bytes), not an ONNX model")):
         (tmp_path / name).write_bytes(data)
         assert_model_error(tmp_path / name, reason)
-    # An empty protobuf is a valid, empty ModelProto: no metadata, not an error (the runtime's
-    # model check refuses the file when it is loaded).
-    (tmp_path / "x.onnx").write_bytes(b"")
-    assert read_metadata(tmp_path / "x.onnx") is None
     (tmp_path / "text.tflite").write_text("hello, not a flatbuffer")
-    with pytest.raises(ModelError, match="text.tflite: not a valid TFLITE model"):
+    with pytest.raises(ModelError, match="text.tflite: not a TFLite model"):
         read_metadata(tmp_path / "text.tflite")
 
 
@@ -67,7 +68,8 @@ def test_truncated_files(converted_dir: Path, tmp_path: Path, name: str) -> None
     data = (converted_dir / name).read_bytes()
     original = read_metadata(converted_dir / name)
     assert isinstance(original, dict) and original["format"]
-    reason = "not a valid ONNX model (" if name.endswith(".onnx") else "not a valid TFLITE model ("
+    reason = "corrupt or truncated ONNX model (" if name.endswith(".onnx") else ("corrupt or truncated TFLite model (",
+                                                                              "not a TFLite model (")
     target = tmp_path / name
     for cut in (4, 8, 16, 100, len(data) // 3, len(data) // 2, len(data) - 200, len(data) - 1):
         target.write_bytes(data[:cut])
@@ -102,8 +104,8 @@ def test_corrupted_bytes(converted_dir: Path, tmp_path: Path, name: str) -> None
     assert isinstance(original, dict) and entry
     json_spans, name_spans = spans_of(data, entry), spans_of(data, METADATA_KEY.encode())
     assert json_spans and name_spans
-    fmt = "ONNX" if name.endswith(".onnx") else "TFLITE"
-    reasons = (f"not a valid {fmt} model (", f"embedded '{METADATA_KEY}' metadata ")
+    fmt = "ONNX" if name.endswith(".onnx") else "TFLite"
+    reasons = (f"corrupt or truncated {fmt} model (", f"not a {fmt} model (", f"embedded '{METADATA_KEY}' metadata ")
     rng = random.Random(0)
     target = tmp_path / name
     outcomes = {"same": 0, "error": 0, "entry damaged": 0}

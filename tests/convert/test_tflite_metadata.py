@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edgecnn.modelmeta import read_metadata, tflite_metadata_entries
-from edgecnn.runtime.tflite_check import check_tflite_bytes
+from edgecnn.modelmeta import check_tflite_bytes
 
 TFLITE_FILES = ["model_int8.tflite", "model_float32.tflite", "model_float16.tflite"]
 

@@ -18,7 +18,7 @@ import pytest
 from edgecnn.cli import main
 from edgecnn.errors import ImageError, ModelError
 from edgecnn.runtime import Classifier
-from edgecnn.runtime.tflite_check import check_tflite_bytes
+from edgecnn.modelmeta import check_tflite_bytes
 
 from .conftest import huge_png_header, run_python, save_png
 

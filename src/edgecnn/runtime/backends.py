@@ -21,8 +21,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ModelError, UsageError, one_line
-from .files import read_model_file
-from .tflite_check import check_tflite_bytes
+from ..formats import TFLITE
+from ..modelmeta import ModelFile, read_model
 
 #: TFLite interpreters in the order "auto" tries them: (backend name, module, pip package).
 TFLITE_BACKENDS: tuple[tuple[str, str, str], ...] = (
@@ -71,37 +71,38 @@ def normalize_backend(name: str | None) -> str:
     return key
 
 
-def load_backend(path: str | os.PathLike[str], num_threads: int | None = None, backend: str = "auto",
+def load_backend(model: str | os.PathLike[str] | ModelFile, num_threads: int | None = None, backend: str = "auto",
                  data: bytes | None = None) -> Backend:
-    """Open a .tflite or .onnx file with the requested (or first available) interpreter.
+    """Open a .tflite or .onnx model with the requested (or first available) interpreter.
 
-    `data`: the file's bytes when the caller has already read them (read_model_file), so
-    the file is read once. Raises ModelError or UsageError naming the file.
+    `model`: a path, or the file as modelmeta.read_model returned it (read and checked
+    once; the Classifier passes that). `data`: with a path, the file's bytes when the
+    caller has read them already.
+
+    Raises:
+        UsageError: an unknown backend name, one that cannot run this format, or num_threads < 1.
+        ModelError: naming the file: unreadable, of another format, structurally unsound
+            (see modelmeta.read_model), no interpreter installed, or refused by the interpreter.
     """
-    p = Path(path)
     key = normalize_backend(backend)
-    data = read_model_file(p) if data is None else data
-    suffix = p.suffix.lower()
     if num_threads is not None and num_threads < 1:
-        raise UsageError(f"--threads must be at least 1 (got {num_threads})")
-    if suffix == ".tflite":
+        raise UsageError(f"num_threads must be at least 1 (got {num_threads})")
+    if not isinstance(model, ModelFile):
+        model = read_model(model, data)
+    p = model.path
+    if model.kind == TFLITE:
         if key == ONNX_BACKEND:
             raise UsageError(f"{p}: onnxruntime cannot run a .tflite model")
-        check_tflite_bytes(data, str(p))
-        return TFLiteBackend(p, data, num_threads, tflite_interpreter_class(key))
-    if suffix == ".onnx":
-        if key not in ("auto", ONNX_BACKEND):
-            raise UsageError(f"{p}: {key} cannot run an .onnx model (use onnxruntime)")
-        return OnnxBackend(p, data, num_threads)
-    if suffix in (".keras", ".h5"):
-        raise ModelError(f"{p}: a Keras model; convert it for the runtime first: edgecnn convert {p}")
-    raise ModelError(f"{p}: unknown model format '{p.suffix}' (expected .tflite or .onnx)")
+        return TFLiteBackend(p, model.data, num_threads, tflite_interpreter_class(key))
+    if key not in ("auto", ONNX_BACKEND):
+        raise UsageError(f"{p}: {key} cannot run an .onnx model (use onnxruntime)")
+    return OnnxBackend(p, model.data, num_threads)
 
 
 def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
     """(backend name, version, Interpreter class) for `key`, or the first importable one."""
     candidates = TFLITE_BACKENDS if key == "auto" else [b for b in TFLITE_BACKENDS if b[0] == key]
-    problems = []
+    problems: list[str] = []
     for name, module_name, package in candidates:
         try:
             if name == "tensorflow":
@@ -118,7 +119,8 @@ def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
         return name, version_of(package) or "?", module.Interpreter
     if key == "auto":
         raise ModelError("no TFLite interpreter installed: pip install ai-edge-litert "
-                         "(or tflite-runtime 'numpy<2' on 32-bit Raspberry Pi OS); run edgecnn doctor")
+                         f"(or tflite-runtime 'numpy<2' on 32-bit Raspberry Pi OS); run edgecnn doctor "
+                         f"({'; '.join(problems)})")
     raise ModelError(f"backend {key} is not usable ({problems[0]}); run edgecnn doctor")
 
 
@@ -221,8 +223,6 @@ class OnnxBackend(Backend):
         if num_threads:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
-        if not data:
-            raise ModelError(f"{path}: empty file (0 bytes), not an ONNX model")
         folder = check_external_data(path, data)
         # Loaded from bytes, ONNX Runtime would look for external data in the current directory.
         options.add_session_config_entry("session.model_external_initializers_file_folder_path", str(folder))

@@ -41,8 +41,8 @@ import numpy as np
 
 from ..errors import EdgecnnError, ModelError, UsageError, one_line
 from . import preprocess
+from ..modelmeta import read_model
 from .backends import Backend, TensorSpec, load_backend
-from .files import read_model_file
 from .integrity import check_manifest_digest
 from .labels import ModelInfo, model_info
 
@@ -75,15 +75,15 @@ class Classifier:
 
         num_threads, invert = _check_arguments(model_path, num_threads, backend, invert)
         self.path = Path(model_path)
-        data = read_model_file(self.path)  # once: the interpreter, the metadata and the digest check share it
+        model = read_model(self.path)  # read and checked once: the interpreter, labels and digest check share it
         self._lock = threading.Lock()
         with quiet_stderr():
-            self.backend: Backend = load_backend(self.path, num_threads, backend, data)
+            self.backend: Backend = load_backend(model, num_threads, backend)
         self._run_one = self.backend.run_one
         self.height, self.width = _image_size(self.path, self.backend.input)
         self.num_classes = _num_classes(self.path, self.backend.output)
-        self.info: ModelInfo = model_info(self.path, self.num_classes, data)
-        check_manifest_digest(self.path, data)  # outside quiet_stderr: a changed model is warned about on stderr
+        self.info: ModelInfo = model_info(self.path, self.num_classes, model)
+        check_manifest_digest(self.path, model.data)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
         self.class_names: list[str] = self.info.class_names
         self.invert = invert

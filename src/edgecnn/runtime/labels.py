@@ -23,7 +23,7 @@ from ..errors import ModelError
 from ..filenames import LABELS_FILE, MANIFEST_FILE
 from ..fsutil import read_labels_file
 from ..modelmeta import PREPROCESSING as DEFAULT_PREPROCESSING  # what edgecnn models expect by default
-from ..modelmeta import decode_metadata, embedded_entry
+from ..modelmeta import ModelFile, read_model
 
 
 @dataclass
@@ -34,23 +34,6 @@ class ModelInfo:
     labels_source: str  # "metadata", "manifest.json", "labels.txt" or "indices"
     preprocessing: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PREPROCESSING))
     metadata: dict[str, Any] | None = None  # the embedded "edgecnn" object, if any
-
-
-def read_embedded(path: Path, data: bytes | None = None) -> dict[str, Any] | None:
-    """The model's embedded "edgecnn" metadata, or None when it has none.
-
-    Always read from the file with edgecnn.modelmeta, never from ONNX Runtime's
-    already-decoded metadata map (which raises on invalid UTF-8), so that every check
-    is the same for both formats. A file
-    that the stdlib walker cannot follow gives None: the interpreter already accepted
-    it, and its metadata is optional. An entry that is there but fails the checks is
-    a ModelError naming the file.
-    """
-    try:
-        raw = embedded_entry(path, data)
-    except ModelError:
-        return None
-    return None if raw is None else decode_metadata(path, raw)
 
 
 def _manifest(path: Path) -> dict[str, Any] | None:
@@ -72,9 +55,18 @@ def _manifest_entry(manifest: dict[str, Any], path: Path) -> dict[str, Any]:
     return {}
 
 
-def model_info(path: Path, num_classes: int, data: bytes | None = None) -> ModelInfo:
-    """Class names (exactly `num_classes` of them) and preprocessing for the model at `path`."""
-    meta = read_embedded(path, data)
+def model_info(path: Path, num_classes: int, model: ModelFile | None = None) -> ModelInfo:
+    """Class names (exactly `num_classes` of them) and preprocessing for the model at `path`.
+
+    `model`: the file as modelmeta.read_model returned it, when the caller has read it
+    (the Classifier does, once, for the interpreter too); else it is read here.
+
+    Raises:
+        ModelError: naming the file at fault: the model (see read_model), a manifest.json
+            that cannot be read while the model has no class names of its own, or class
+            names whose count is not `num_classes`.
+    """
+    meta = (model or read_model(path)).metadata
     try:
         manifest = _manifest(path)
     except ModelError:
