@@ -57,7 +57,7 @@ def test_pi_extra_has_no_litert_on_32_bit():
 def test_quick_is_trixie_arm64_litert_and_full_covers_every_root_and_install():
     assert [t.key for t in targets.select(None, None, quick=True)] == ["trixie-arm64:litert"]
     keys = {t.key for t in targets.select(None, None, quick=False)}
-    assert keys == {f"{r}:{i}" for r in targets.ROOTS for i in targets.INSTALLS}
+    assert keys == {f"{r}:{i}" for r in targets.ROOTS for i in ("litert", "tflite214")} | {"bookworm-arm64:numpy2"}
     assert [t.key for t in targets.select(["bookworm-armhf"], ["tflite214"], False)] == ["bookworm-armhf:tflite214"]
     with pytest.raises(KeyError, match="unknown root 'jessie-arm64'"):
         targets.select(["jessie-arm64"], None, False)
@@ -140,6 +140,18 @@ def test_doctor_claiming_an_import_that_fails_is_caught():
     assert any("opencv does not import in the venv the README recipe made" in p for p in problems)
     honest = dict(result, code=1, checks={"opencv": {"status": "FAIL"}, "ai-edge-litert": {"status": "ok"}})
     assert not any("doctor says" in p for p in report.judge_doctor(honest, "t"))
+
+
+def test_the_numpy2_control_must_show_the_failure_and_doctor_must_explain_it():
+    broken = {"imports": False, "error": "ImportError: numpy.core.multiarray failed to import"}
+    explained = {"code": 1, "stderr": "", "truth": {"opencv": broken},
+                 "checks": {"opencv": {"status": "FAIL", "detail": "... cv2 was built for numpy 1.24.2 (...)"}}}
+    assert report.judge_control(explained, "t") == []
+    vague = dict(explained, checks={"opencv": {"status": "FAIL", "detail": "ImportError: numpy.core.multiarray"}})
+    assert any("did not explain the numpy mismatch" in p for p in report.judge_control(vague, "t"))
+    healed = dict(explained, code=0, truth={"opencv": {"imports": True, "error": ""}},
+                  checks={"opencv": {"status": "ok"}})
+    assert any("no longer shows the failure" in p for p in report.judge_control(healed, "t"))
 
 
 def test_camera_frames_must_all_be_read_and_labelled_as_on_the_desktop():

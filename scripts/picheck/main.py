@@ -100,6 +100,12 @@ def check_target(path: Path, target: Target, boards: list[Board], wheel_in_root:
     Steps.done()
     if staged is None:
         return result
+    if target.install.control:
+        with rootfs.mounted(path, first, log):
+            result["doctor"] = steps.doctor(path, target, first)
+        result["problems"] = report.judge_control(result["doctor"], target.key)
+        Steps.done(STEPS_PER_TARGET - 1)
+        return result
     problems: list[str] = []
     for board in boards:
         with rootfs.mounted(path, board, log):
@@ -225,8 +231,12 @@ def finish(results: list[dict], staged: dict | None, desktop: dict | None, built
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
-    ran = [r["target"].key for r in results if not r.get("no_wheel")]
+    ran = [r["target"].key for r in results if not r.get("no_wheel") and not r["target"].install.control]
+    tests = any(r.get("tests") for r in results)
+    control = [r["target"].key for r in results if r["target"].install.control]
+    no_wheel = [r["target"].key for r in results if r.get("no_wheel")]
     print(f"pi-check: PASS: {', '.join(ran)}: every image and video frame got the desktop's label, doctor told the "
-          f"truth about every import, the runtime tests passed"
-          + ("" if len(ran) == len(results) else f"; no wheel: {', '.join(r['target'].key for r in results if r.get('no_wheel'))}"))
+          "truth about every import" + (", the runtime tests passed" if tests else " (runtime tests not run)")
+          + (f"; control {', '.join(control)}: apt's cv2 fails beside numpy 2 and doctor says why" if control else "")
+          + (f"; no wheel: {', '.join(no_wheel)}" if no_wheel else ""))
     return 0

@@ -76,6 +76,17 @@ def judge_doctor(result: dict, tag: str, required: tuple[str, ...] = REQUIRED_IM
     return problems
 
 
+def judge_control(result: dict, tag: str) -> list[str]:
+    """The numpy-2 control: apt's cv2 must fail to import, and doctor must FAIL it with the ABI explanation."""
+    opencv = result["checks"].get("opencv", {})
+    if result["truth"].get("opencv", {}).get("imports"):
+        return [f"{tag} control: apt's cv2 imports beside numpy 2 (the control no longer shows the failure)"]
+    problems = judge_doctor(result, tag, required=())
+    if opencv.get("status") != "FAIL" or "was built for numpy 1." not in opencv.get("detail", ""):
+        problems.append(f"{tag} control: doctor did not explain the numpy mismatch: {opencv}")
+    return problems
+
+
 def judge_tests(result: dict | None, tag: str) -> list[str]:
     if result is None:
         return []
@@ -126,6 +137,12 @@ def render_summary(results: list[dict], n_images: int, frames: int) -> str:
         t = r["target"]
         if r.get("no_wheel"):
             lines.append(f"| {t.root.name} | {t.install.name} | {r['no_wheel']} | - | - | - | - |")
+            continue
+        if t.install.control:
+            opencv = r["doctor"]["checks"].get("opencv", {})
+            lines.append(f"| {t.root.name} | {t.install.name} (control) | numpy {r['info']['numpy']} from pip | - | "
+                         f"cv2 does not import | {'FAIL, explained' if not r['problems'] else 'WRONG'}: "
+                         f"{opencv.get('detail', '')[:90]}... | - |")
             continue
         info = r["info"]
         numpy_from = "apt" if info["numpy_from"].startswith("/usr/lib/python3/") else "pip"

@@ -48,6 +48,7 @@ class Install:
     interpreter_module: str
     interpreter_dist: str
     wheel_spec: str  # what must have a wheel for this root's Python and CPU (pip download checks it)
+    control: bool = False  # a negative control: apt's OpenCV must FAIL to import and doctor must say why
 
     def args(self, wheel: str) -> list[str]:
         return [a.format(wheel=wheel) for a in self.pip]
@@ -58,7 +59,12 @@ LITERT = Install("litert", "ai-edge-litert: pip install \"edgecnn-*.whl[pi]\"", 
 TFLITE214 = Install("tflite214", "tflite-runtime 2.14: pip install tflite-runtime==2.14.0 \"numpy<2\" edgecnn-*.whl",
                     ("tflite-runtime==2.14.0", "numpy<2", "{wheel}"), "tflite_runtime.interpreter", "tflite-runtime",
                     "tflite-runtime==2.14.0")
-INSTALLS = {i.name: i for i in (LITERT, TFLITE214)}
+# The recipe before the numpy pin (ai-edge-litert pulling numpy 2 into a bookworm venv): the import
+# failure issue 11 reports, kept as a control so doctor is seen telling the truth about a broken import.
+NUMPY2 = Install("numpy2", "control: pip install ai-edge-litert \"numpy>=2\" edgecnn-*.whl (no pin)",
+                 ("ai-edge-litert", "numpy>=2", "{wheel}"), "ai_edge_litert.interpreter", "ai-edge-litert",
+                 "ai-edge-litert", control=True)
+INSTALLS = {i.name: i for i in (LITERT, TFLITE214, NUMPY2)}
 
 ROOTS = {r.name: r for r in (
     Root("trixie", "arm64", "Raspberry Pi OS trixie 64-bit (Debian 13, Python 3.13)"),
@@ -84,7 +90,7 @@ class Target:
 
 
 #: Every combination is tried; one without a wheel is reported as such in the table, not failed.
-FULL = [Target(ROOTS[r], INSTALLS[i]) for r in ROOTS for i in INSTALLS]
+FULL = [Target(ROOTS[r], i) for r in ROOTS for i in (LITERT, TFLITE214)] + [Target(ROOTS["bookworm-arm64"], NUMPY2)]
 QUICK = [Target(ROOTS["trixie-arm64"], LITERT)]
 
 

@@ -23,7 +23,7 @@ from ..filenames import ARTIFACT_FILES
 from .imports import ImportStatus, probe
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
-PI_OS_FIX = "flash Raspberry Pi OS (64-bit) Bookworm with Raspberry Pi Imager"
+PI_OS_FIX = "flash Raspberry Pi OS (64-bit), trixie (the current release), with Raspberry Pi Imager"
 
 
 @dataclass
@@ -101,7 +101,7 @@ def check_python() -> list[Check]:
     v = sys.version_info
     detail = f"Python {platform.python_version()} at {sys.executable}"
     if v < (3, 10):
-        return [Check("python", FAIL, detail + ": edgecnn needs 3.10 or newer", PI_OS_FIX + " (it has Python 3.11)")]
+        return [Check("python", FAIL, detail + ": edgecnn needs 3.10 or newer", PI_OS_FIX + " (it has Python 3.13)")]
     checks = [Check("python", OK, detail)]
     if sys.prefix != sys.base_prefix:
         cfg = _read(os.path.join(sys.prefix, "pyvenv.cfg"))
