@@ -49,6 +49,8 @@ FOREGROUND_FRACTION = 0.2
 ANALYSIS_SIDE = 64
 #: The outer ring of the grid, as a fraction of its shorter side, is taken as background.
 RING_FRACTION = 0.06
+#: The background surface is fitted to at most about this many ring cells (memory stays small).
+MAX_FIT_CELLS = 2000
 #: An item differs from its background by at least this many levels (0-255) somewhere.
 MIN_CONTRAST = 24
 #: ... and by more than this many times the background's noise (robust sigma).
@@ -493,9 +495,9 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
         invert = border_level(grid.astype(np.uint8)) > POLARITY_THRESHOLD
     if invert:
         grid = 255.0 - grid
-    ring, u, v, design = _layout(grid.shape, step, origin, (h, w))
+    ring, u, v, cells, design = _layout(grid.shape, step, origin, (h, w))
     smooth = _smooth3(grid)
-    surface = _fit_surface(smooth[ring], design)
+    surface = _fit_surface(smooth.ravel()[cells], design)
     level = _evaluate(surface, u, v)
     pixel_noise = _robust_sigma((grid - level)[ring])
     residual = smooth - level
@@ -643,19 +645,22 @@ def _evaluate(c: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _layout(shape: tuple[int, int], step: int, origin: tuple[int, int],
-            full: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The grid's border ring, coordinates and the surface fit's design matrix over the ring.
+            full: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid's border ring, coordinates, the ring cells the surface is fitted to (at most about
+    MAX_FIT_CELLS, flat indices) and the fit's design matrix over them.
 
     The same for every frame of a camera, so kept (read-only) for the last few sizes.
     """
     ring = _ring_mask(shape)
     u, v = _grid_coordinates(shape, step, origin, full)
+    cells = np.flatnonzero(ring)
+    cells = cells[:: max(1, len(cells) // MAX_FIT_CELLS)]  # a long thin strip: every cell is ring
     uu, vv = np.broadcast_arrays(u, v)
-    uu, vv = uu[ring].astype(np.float64), vv[ring].astype(np.float64)
+    uu, vv = uu.ravel()[cells].astype(np.float64), vv.ravel()[cells].astype(np.float64)
     design = np.stack([np.ones_like(uu), uu, vv, uu * uu, uu * vv, vv * vv], axis=1)
-    for a in (ring, u, v, design):
+    for a in (ring, u, v, cells, design):
         a.flags.writeable = False
-    return ring, u, v, design
+    return ring, u, v, cells, design
 
 
 def _fit_surface(z: np.ndarray, design: np.ndarray) -> np.ndarray:
