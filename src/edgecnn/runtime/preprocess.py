@@ -1,19 +1,27 @@
 """Turn any picture of an item into the model's input: a light item on black, 28x28.
 
 This is the only preprocessing code in edgecnn. Training on a user's image folders,
-the runtime Classifier, the CLI and the embedded Pi script all call `prepare`, so a
-picture is seen the same way at training and at inference time.
+photo training (train --photos), the runtime Classifier, the CLI and the embedded Pi
+script all call `prepare`, so a picture is seen the same way at training and at
+inference time.
 
 Fashion-MNIST shows a light item centred on a pure black background, filling the
 frame along its longer side. A phone photo is the opposite (a dark item on a light,
-uneven background, off-centre), so `prepare`:
+unevenly lit, maybe textured surface, off-centre, a little turned), so `prepare`:
 
 1. reads the file (EXIF orientation applied, decompression-bomb limit enforced);
-2. converts to 8-bit grayscale (RGB, BGR camera frames, alpha, 16-bit, float);
-3. inverts when the border is light (`invert=None`), or as forced;
-4. for an image not already at the model size: subtracts the background level,
-   crops to the item's bounding box, stretches contrast, pads to a square keeping the
-   aspect ratio, and resizes with area (box) filtering.
+2. converts to 8-bit grayscale (RGB, BGR camera frames, alpha, 16-bit, float; NaN/inf
+   is an error); a camera's RGB frame is converted only where it is read;
+3. `find_item`, on a grid of about 64 cells along the shorter side: polarity from the
+   border (or as forced), a quadratic background surface fitted to the border (it
+   follows lighting gradients and vignettes), cells that stand out of it by more than
+   5x the noise and 12% of the item's contrast, the largest connected part with the
+   parts near it, holes filled; nothing standing out raises NoItem ("no item");
+4. `item_pixels`, on the item's box only: background surface subtracted, everything
+   outside the item's mask black, the noise floor to 0 and the peak to 255, turned
+   upright when that shrinks its box (within 12 degrees), cropped tight;
+5. pads to a square keeping the aspect ratio, resizes with area (box) filtering, and
+   sharpens (an unsharp mask, as Fashion-MNIST's own pipeline did).
 
 Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
 """
