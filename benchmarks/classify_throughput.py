@@ -18,6 +18,16 @@ PNGs (light item on black, as Fashion-MNIST). For each set:
 
 Each figure is the best of --repeat runs (the machine is shared: the best is the least
 disturbed); the goal in issue 16 is library / floor >= 1.6 on 2 cores.
+
+Where the time goes (printed per set, so a ratio below the goal comes with its reason):
+CPU time per image of each run (this process and its workers together), and of the
+steps alone: the floor's decode, edgecnn's `preprocess.prepare`, one interpreter call
+for one image and per image in a batch of CHUNK. On N idle cores the parallel run can
+be at most N x (floor CPU) / (parallel CPU) times the floor: the "ceiling" line; and
+no run can beat N x (floor CPU) / (prepare + batched call), the "bound" line, whatever
+the overhead of the workers, since every image needs both steps. The floor is one
+thread, so on an idle machine its CPU time is its time; CPU figures are compared with
+CPU figures because a loaded machine stretches wall times far more.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -71,8 +82,55 @@ def small_pngs(folder: Path, n: int, seed: int) -> None:
         Image.fromarray(pixels).save(folder / f"item_{i:04d}.png")
 
 
-def floor(model: str, files: list[Path]) -> float:
-    """Seconds for the plain serial loop (see the module docstring)."""
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its reaped children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Timer:
+    """Wall and CPU seconds (this process and the workers it reaped) of the block inside `with`."""
+
+    def __enter__(self) -> "Timer":
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
+
+
+def steps(model: str, files: list[Path], batch: int) -> dict[str, float]:
+    """CPU seconds per image of each step alone: floor decode, edgecnn prepare, one call, batched calls."""
+    from edgecnn.runtime import Classifier
+    from edgecnn.runtime.preprocess import prepare
+
+    clf = Classifier(model, num_threads=1)
+    size = (clf.width, clf.height)
+    out: dict[str, float] = {}
+    start = time.process_time()
+    for path in files:
+        with Image.open(path) as img:
+            np.asarray(img.convert("L").resize(size, Image.Resampling.BOX))
+    out["floor decode (Pillow open, L, box resize)"] = (time.process_time() - start) / len(files)
+    start = time.process_time()
+    pixels = [prepare(path, clf.input_size, None) for path in files]
+    out["edgecnn preprocess.prepare"] = (time.process_time() - start) / len(files)
+    one = np.stack(pixels[:1])
+    start = time.process_time()
+    for _ in range(len(files)):
+        clf.classify_prepared(one, 1)
+    out["interpreter, 1 image per call"] = (time.process_time() - start) / len(files)
+    chunk = np.stack(pixels[:batch])
+    calls = max(1, len(files) // batch)
+    start = time.process_time()
+    for _ in range(calls):
+        clf.classify_prepared(chunk, 1)
+    out[f"interpreter, {batch} images per call"] = (time.process_time() - start) / (calls * batch)
+    return out
+
+
+def floor(model: str, files: list[Path]) -> tuple[float, float]:
+    """(wall, CPU) seconds for the plain serial loop (see the module docstring)."""
     from edgecnn.runtime import Classifier
     from edgecnn.runtime.backends import tflite_interpreter_class
 
@@ -82,48 +140,49 @@ def floor(model: str, files: list[Path]) -> float:
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     size, lut, shape = (clf.width, clf.height), clf._lut, inp["shape"]
-    start = time.perf_counter()
-    for path in files:
-        with Image.open(path) as img:
-            gray = np.asarray(img.convert("L").resize(size, Image.Resampling.BOX))
-        interp.set_tensor(inp["index"], lut[gray].reshape(shape))
-        interp.invoke()
-        interp.get_tensor(out["index"]).argmax()
-    return time.perf_counter() - start
+    with Timer() as timer:
+        for path in files:
+            with Image.open(path) as img:
+                gray = np.asarray(img.convert("L").resize(size, Image.Resampling.BOX))
+            interp.set_tensor(inp["index"], lut[gray].reshape(shape))
+            interp.invoke()
+            interp.get_tensor(out["index"]).argmax()
+    return timer.wall, timer.cpu
 
 
-def library(model: str, folder: Path, workers: int) -> float:
-    """Seconds for print_results over the folder (what `edgecnn classify` runs), output discarded."""
+def library(model: str, folder: Path, workers: int | None) -> tuple[float, float]:
+    """(wall, CPU) seconds for print_results over the folder (what `edgecnn classify` runs), output discarded."""
     from edgecnn.runtime import Classifier
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
 
     clf = Classifier(model)
     sink = io.StringIO()
-    start = time.perf_counter()
-    summary = print_results(clf, expand_paths([folder]), 1, False, sink, sink, workers)
-    seconds = time.perf_counter() - start
+    with Timer() as timer:
+        summary = print_results(clf, expand_paths([folder]), 1, False, sink, sink, workers)
     if summary.failed:
         raise SystemExit(f"{summary.failed} images failed in {folder}")
-    return seconds
+    return timer.wall, timer.cpu
 
 
-def cli(model: str, folder: Path, workers: int | None) -> float:
-    """Seconds for the whole `edgecnn classify` command in a subprocess."""
+def cli(model: str, folder: Path, workers: int | None) -> tuple[float, float]:
+    """(wall, CPU) seconds for the whole `edgecnn classify` command in a subprocess."""
     cmd = [sys.executable, "-m", "edgecnn", "classify", "--model", model, str(folder)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    with Timer() as timer:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return timer.wall, timer.cpu
 
 
-def best(fn: Callable[[], float], repeat: int) -> float:
-    return min(fn() for _ in range(repeat))
+def best(fn: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of the run with the least wall time."""
+    return min((fn() for _ in range(repeat)), key=lambda run: run[0])
 
 
 def main(argv: list[str] | None = None) -> int:
     from edgecnn.runtime.parallel import default_workers
+    from edgecnn.runtime.report import CHUNK
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="artifacts/real/model_int8.tflite", help="a .tflite model")
@@ -133,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args(argv)
     workers = args.workers or default_workers()
-    print(f"machine: {cpu_name()}, {default_workers()} cores usable; model {args.model}; "
-          f"{args.images} images per set; best of {args.repeat}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {cpu_name()}, {default_workers()} cores usable, load average {load:.1f} at the start; "
+          f"model {args.model}; {args.images} images per set; best of {args.repeat}")
     worst = float("inf")
     with tempfile.TemporaryDirectory(prefix="edgecnn-throughput-") as tmp:
         sets = {"photo-like 320x240 JPEG": (Path(tmp) / "jpg", photo_like),
@@ -144,16 +204,25 @@ def main(argv: list[str] | None = None) -> int:
             make(folder, args.images, args.seed)
             files = sorted(folder.iterdir())
             library(args.model, folder, 1)  # warm the page cache and imports
-            f = best(lambda: floor(args.model, files), args.repeat)
+            f, f_cpu = best(lambda: floor(args.model, files), args.repeat)
             serial = best(lambda: library(args.model, folder, 1), args.repeat)
             parallel = best(lambda: library(args.model, folder, workers), args.repeat)
             command = best(lambda: cli(args.model, folder, args.workers), args.repeat)
             n = len(files)
-            print(f"\n{name}: floor {n / f:.0f} images/s")
-            for label, seconds in ((f"library --workers 1", serial), (f"library --workers {workers}", parallel),
-                                   (f"cli (whole command, --workers {workers})", command)):
-                print(f"  {label:<40} {n / seconds:7.0f} images/s  {f / seconds:5.2f}x the floor")
-            worst = min(worst, f / parallel)
+            print(f"\n{name}: floor {n / f:.0f} images/s ({1e6 * f_cpu / n:.0f} us CPU per image)")
+            for label, (seconds, cpu) in ((f"library --workers 1", serial), (f"library --workers {workers}", parallel),
+                                          (f"cli (whole command, --workers {workers})", command)):
+                print(f"  {label:<40} {n / seconds:7.0f} images/s  {f / seconds:5.2f}x the floor  "
+                      f"{1e6 * cpu / n:5.0f} us CPU per image")
+            print(f"  ceiling with {workers} workers on {workers} idle cores: {workers * f_cpu / parallel[1]:.2f}x "
+                  f"(floor CPU x {workers} / parallel CPU)")
+            parts = steps(args.model, files, CHUNK)
+            for step, seconds in parts.items():
+                print(f"    step: {step:<44} {1e6 * seconds:6.0f} us CPU per image")
+            needed = parts["edgecnn preprocess.prepare"] + parts[f"interpreter, {CHUNK} images per call"]
+            print(f"  bound from the steps alone, with no overhead at all: {workers * f_cpu / n / needed:.2f}x "
+                  f"(floor CPU x {workers} / (prepare + batched call))")
+            worst = min(worst, f / parallel[0])
     print(f"\nlowest library ratio with {workers} workers: {worst:.2f}x (goal >= 1.6x)")
     return 0
 

@@ -18,9 +18,9 @@ output: PATH: LABEL (SCORE) per image on stdout (--json: JSON lines); a picture 
 in it (blank, uniform) gets 'PATH: no item' (JSON "no_item": true), one whose best score is
 under --min-score 'PATH: uncertain (best LABEL SCORE)' (JSON "uncertain": true): answers,
 not failures. Unreadable files get 'PATH: error: PROBLEM' on stderr and exit status 1 (so
-does a sub-folder that cannot be read); the summary, with the counts, goes to stderr. Control characters in names and labels are escaped
-(\\n, \\x1b). A bad model file (missing, not a regular file, over 256 MiB, corrupt): one
-line on stderr and exit status 2.
+does a sub-folder that cannot be read); the summary, with the counts, goes to stderr.
+Control characters in names and labels are escaped (\\n, \\x1b). A bad model file
+(missing, not a regular file, over 256 MiB, corrupt): one line on stderr and exit status 2.
 """
 
 
