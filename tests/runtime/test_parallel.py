@@ -20,7 +20,8 @@ from PIL import Image
 from edgecnn.cli import main
 from edgecnn.runtime import Classifier
 from edgecnn.runtime.files import Item
-from edgecnn.runtime.parallel import classify_parallel, default_workers
+from edgecnn.errors import ImageError
+from edgecnn.runtime.parallel import classify_parallel, default_workers, parallel_chunks
 from edgecnn.runtime.report import CHUNK, classify_items, format_json, print_results
 
 from .conftest import huge_png_header, save_png
@@ -134,6 +135,22 @@ def test_default_is_one_worker_per_core(int8_model, mixed_folder):
     assert summary.images == 3 * CHUNK + 5
     assert len(seen) == default_workers()
     assert not multiprocessing.active_children()  # and none left afterwards
+
+
+def test_a_worker_that_dies_is_one_error_not_a_hang(int8_model, mixed_folder):
+    """A worker killed mid-run (as by the OOM killer): an ImageError naming a file, and no process left."""
+    clf = Classifier(int8_model)
+    items = [Item(str(p)) for p in sorted(mixed_folder.iterdir())] * 3
+    chunks = parallel_chunks(clf, items, 1, workers=2, window=2, chunk=8)
+    next(chunks)
+    workers = multiprocessing.active_children()
+    assert len(workers) == 2
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(ImageError, match=r"^.+img_.*: a worker process died while reading this image"):
+        for _ in chunks:
+            pass
+    assert not multiprocessing.active_children()
 
 
 def test_bad_workers_value(int8_model, mixed_folder, capsys):
