@@ -111,6 +111,8 @@ def parallel_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, work
             following = next(chunks, None)  # to the worker just freed, before classifying: it never idles
             if following is not None:
                 pending.append((following, pool.send(worker, following)))
+            else:
+                pool.finish()
             yield finish_chunk(clf, batch, done, pixels, top_k)
         finished = True
     finally:
@@ -128,6 +130,7 @@ class Workers:
         fork = sys.platform.startswith("linux")
         context = multiprocessing.get_context("fork" if fork else "spawn")
         self.count = count
+        self._finished = False
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
         blocked = hasattr(signal, "pthread_sigmask")
@@ -154,6 +157,13 @@ class Workers:
         self._conns[worker].send([item.path if item.error is None else (item.path, item.error) for item in batch])
         return worker
 
+    def finish(self) -> None:
+        """No more chunks: each worker exits after answering the ones it has, while this process still works."""
+        if not self._finished:
+            self._finished = True
+            for conn in self._conns:
+                conn.send(None)
+
     def receive(self, worker: int, batch: list[Item]) -> tuple[list[Result | None], np.ndarray]:
         """`worker`'s answer to the oldest batch it was sent; ImageError naming the batch if it died."""
         try:
@@ -176,7 +186,7 @@ class Workers:
 
 
 def _serve(conn: Connection, inherited: list[Connection], size: tuple[int, int], invert: bool | None) -> None:
-    """A worker: answer each chunk of paths with `report.prepare_chunk` until the pipe closes."""
+    """A worker: answer each chunk of paths with `report.prepare_chunk` until told to finish or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the whole process group; the parent acts
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -187,6 +197,8 @@ def _serve(conn: Connection, inherited: list[Connection], size: tuple[int, int],
         try:
             paths = conn.recv()
         except (EOFError, OSError):
+            return
+        if paths is None:  # Workers.finish: nothing more to do
             return
         items = [Item(p) if isinstance(p, str) else Item(*p) for p in paths]
         try:
