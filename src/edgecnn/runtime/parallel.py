@@ -34,6 +34,7 @@ workers (they hold nothing but images being decoded) and exits.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import multiprocessing
@@ -153,16 +154,23 @@ class Workers:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def send(self, worker: int, batch: list[Item]) -> int:
-        """Hand `batch` (readable items only travel as paths) to `worker`; returns `worker`."""
-        self._conns[worker].send([item.path if item.error is None else (item.path, item.error) for item in batch])
+        """Hand `batch` (readable items only travel as paths) to `worker`; returns `worker`.
+
+        A worker that has died is reported by `receive`, for the batch it died on.
+        """
+        self._send(worker, [item.path if item.error is None else (item.path, item.error) for item in batch])
         return worker
+
+    def _send(self, worker: int, message: Any) -> None:
+        with contextlib.suppress(OSError):  # BrokenPipeError: that worker is gone, see send
+            self._conns[worker].send(message)
 
     def finish(self) -> None:
         """No more chunks: each worker exits after answering the ones it has, while this process still works."""
         if not self._finished:
             self._finished = True
-            for conn in self._conns:
-                conn.send(None)
+            for worker in range(self.count):
+                self._send(worker, None)
 
     def receive(self, worker: int, batch: list[Item]) -> tuple[list[Result | None], np.ndarray]:
         """`worker`'s answer to the oldest batch it was sent; ImageError naming the batch if it died."""
