@@ -95,6 +95,35 @@ def test_every_truncation_of_the_tflite_model_is_rejected_before_loading(int8_mo
             check_tflite_bytes(data[:cut], f"cut at {cut}")
 
 
+def _edited_model(path, edit) -> bytes:
+    """The model at `path` with `edit(ModelT)` applied, rebuilt with the official TFLite schema
+    (ai-edge-litert's generated code, not edgecnn's parser), so each index can be set alone."""
+    schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    flatbuffers = pytest.importorskip("flatbuffers")
+    data = path.read_bytes()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    edit(model)
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@pytest.mark.parametrize("field, edit", [
+    ("operator code", lambda m: setattr(m.subgraphs[0].operators[0], "opcodeIndex", 99)),
+    ("operator tensor", lambda m: setattr(m.subgraphs[0].operators[0], "inputs",
+                                          [9999, *m.subgraphs[0].operators[0].inputs[1:]])),
+    ("tensor buffer", lambda m: setattr(m.subgraphs[0].tensors[0], "buffer", 9999)),
+    ("subgraph output tensor", lambda m: setattr(m.subgraphs[0], "outputs", [9999])),
+    ("metadata buffer", lambda m: setattr(m.metadata[0], "buffer", 9999)),
+])
+def test_each_out_of_range_index_is_refused(int8_model, field, edit):
+    """An index the interpreter would follow blindly (tflite-runtime 2.14 reads past its arrays and
+    crashes) is a ModelError naming it; the same model rebuilt unchanged passes."""
+    check_tflite_bytes(_edited_model(int8_model, lambda m: None), "rebuilt")
+    with pytest.raises(ModelError, match=f"{field} index 9+ out of range"):
+        check_tflite_bytes(_edited_model(int8_model, edit), "edited")
+
+
 def test_cli_bad_model_is_exit_2_one_line(models, tmp_path, capsys, test_images):
     image = save_png(tmp_path / "item.png", test_images[0][0])
     bad = corrupt_models(models / "model_int8.tflite", tmp_path)["truncated-half"]
