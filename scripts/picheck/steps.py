@@ -120,6 +120,8 @@ def runtime_tests(path: Path, target: Target, board: Board, log: Path) -> dict:
             shutil.copyfile(helper, dest / "tests" / helper.name)
     shutil.copytree(REPO / "tests" / "runtime", dest / "tests" / "runtime",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "examples").mkdir()
+    shutil.copyfile(REPO / "examples" / "pi_classify.py", dest / "examples" / "pi_classify.py")  # tests run it
     python = f"{target.venv}/bin/python"
     if in_root(path, [python, "-c", "import pytest"], board, check=False).returncode != 0:
         in_root(path, [f"{target.venv}/bin/pip", "install", "pytest"], board, log=log)
