@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import random
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -60,28 +62,29 @@ def assert_model_error(path: Path, reason: str | tuple[str, ...]) -> str:
 
 @pytest.mark.parametrize("name", ["model_int8.tflite", "model.onnx"])
 def test_truncated_files(converted_dir: Path, tmp_path: Path, name: str) -> None:
-    """A cut file still holding the whole entry and what leads to it gives the same metadata;
-    any other cut is a ModelError. Never None (the entry is there) and never a different dict.
+    """A cut into the model itself is a ModelError; a cut only into the labels zip that convert
+    appends after a TFLite flatbuffer leaves the model whole, with the same metadata.
 
-    The ONNX entry is the file's last field, so every cut loses it. The TFLite metadata is
-    reached from the file's start, so the short cuts must fail."""
+    The ONNX entry is the file's last field, so every cut loses it. The TFLite check walks
+    the whole flatbuffer before the metadata is read, so every cut into it fails."""
     data = (converted_dir / name).read_bytes()
     original = read_metadata(converted_dir / name)
     assert isinstance(original, dict) and original["format"]
     reason = "corrupt or truncated ONNX model (" if name.endswith(".onnx") else ("corrupt or truncated TFLite model (",
                                                                               "not a TFLite model (")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as packed:  # the appended labels.txt zip (TFLite only)
+            model_end = min(info.header_offset for info in packed.infolist())
+    except zipfile.BadZipFile:
+        model_end = len(data)
+    assert name.endswith(".onnx") or model_end < len(data) - 1
     target = tmp_path / name
-    for cut in (4, 8, 16, 100, len(data) // 3, len(data) // 2, len(data) - 200, len(data) - 1):
+    for cut in (4, 8, 16, 100, model_end // 3, model_end // 2, model_end - 1, (model_end + len(data)) // 2, len(data) - 1):
         target.write_bytes(data[:cut])
-        if cut <= 100 or name.endswith(".onnx"):
-            assert_model_error(target, reason)
-            continue
-        try:
-            meta = read_metadata(target)
-        except ModelError:
+        if cut < model_end:
             assert_model_error(target, reason)
         else:
-            assert meta == original, (cut, meta)
+            assert read_metadata(target) == original, cut
 
 
 def spans_of(data: bytes, needle: bytes) -> list[range]:
