@@ -31,6 +31,7 @@ model whose description says `"value_range": "0,1"` is refused rather than half-
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -62,7 +63,10 @@ _M_METADATA_BUFFER, _M_METADATA, _M_SIGNATURES = 5, 6, 7
 # SubGraph fields
 _SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS, _SG_NAME = 0, 1, 2, 3, 4
 # Tensor fields
-_T_SHAPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_SPARSITY, _T_SHAPE_SIGNATURE = 0, 2, 3, 4, 6, 7
+_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_SPARSITY, _T_SHAPE_SIGNATURE = 0, 1, 2, 3, 4, 6, 7
+#: Bits per element of the TensorType values with a fixed size (STRING, RESOURCE, VARIANT: none).
+_TYPE_BITS = {0: 32, 1: 16, 2: 32, 3: 8, 4: 64, 6: 8, 7: 16, 8: 64, 9: 8, 10: 64, 11: 128, 12: 64, 15: 32,
+              16: 16, 17: 4, 18: 16}
 # QuantizationParameters fields: min, max, scale (float), zero_point (long), details
 _Q_FLOAT_VECTORS, _Q_ZERO_POINT, _Q_DETAILS = (0, 1, 2), 3, 5
 # Operator fields
@@ -179,13 +183,12 @@ def _check_model(r: _Reader) -> dict[str, bytes]:
     for opcode in opcodes:
         opcode.string(_OC_CUSTOM)
     buffers = model.tables(_M_BUFFERS)
-    for buffer in buffers:
-        _buffer_bytes(r, buffer)  # a slice: no copy of the weights
+    sizes = [len(_buffer_bytes(r, buffer)) for buffer in buffers]  # slices: no copy of the weights
     subgraphs = model.tables(_M_SUBGRAPHS)
     if not subgraphs:
         raise _Corrupt("no subgraph")
     for subgraph in subgraphs:
-        _check_subgraph(subgraph, len(opcodes), len(buffers))
+        _check_subgraph(subgraph, len(opcodes), sizes)
     model.string(_M_DESCRIPTION)
     _check_indices(model.ints(_M_METADATA_BUFFER), len(buffers), "metadata buffer")
     entries: dict[str, bytes] = {}
@@ -200,22 +203,24 @@ def _check_model(r: _Reader) -> dict[str, bytes]:
 
 
 def _buffer_bytes(r: _Reader, buffer: _Table) -> bytes:
-    """A Buffer's contents: inline, or (models over 2 GB) at an offset in the file (offset > 1)."""
+    """A Buffer's contents: inline, or (models over 2 GB) at an offset in the file (offset > 1).
+
+    Both are checked whichever is used: an interpreter may follow the offset of a buffer
+    that also has inline data.
+    """
     start, length = buffer.vector(_B_DATA, 1)
+    offset, size = buffer.scalar(_B_OFFSET, "<Q"), buffer.scalar(_B_SIZE, "<Q")
+    if offset > 1 and offset + size > r.size:
+        raise _Corrupt(f"weights at {offset} (+{size} bytes) are past the end of the file")
     if length:
         return r.data[start:start + length]
-    offset, size = buffer.scalar(_B_OFFSET, "<Q"), buffer.scalar(_B_SIZE, "<Q")
-    if offset <= 1:
-        return b""
-    if offset + size > r.size:
-        raise _Corrupt(f"weights at {offset} (+{size} bytes) are past the end of the file")
-    return r.data[offset:offset + size]
+    return r.data[offset:offset + size] if offset > 1 else b""
 
 
-def _check_subgraph(subgraph: _Table, n_opcodes: int, n_buffers: int) -> None:
+def _check_subgraph(subgraph: _Table, n_opcodes: int, buffer_sizes: list[int]) -> None:
     tensors = subgraph.tables(_SG_TENSORS)
     for tensor in tensors:
-        _check_tensor(tensor, n_buffers)
+        _check_tensor(tensor, buffer_sizes)
     n = len(tensors)
     _check_indices(subgraph.ints(_SG_INPUTS), n, "subgraph input tensor")
     _check_indices(subgraph.ints(_SG_OUTPUTS), n, "subgraph output tensor")
@@ -233,20 +238,27 @@ def _check_subgraph(subgraph: _Table, n_opcodes: int, n_buffers: int) -> None:
             raise _Corrupt(f"custom options at {offset} are past the end of the file")
 
 
-def _check_tensor(tensor: _Table, n_buffers: int) -> None:
+def _check_tensor(tensor: _Table, buffer_sizes: list[int]) -> None:
     shape = tensor.ints(_T_SHAPE)
     if any(d < -1 for d in shape):
         raise _Corrupt(f"tensor shape {list(shape)}")
     tensor.ints(_T_SHAPE_SIGNATURE)
-    _check_indices((tensor.scalar(_T_BUFFER),), n_buffers, "tensor buffer")
+    buffer = tensor.scalar(_T_BUFFER)
+    _check_indices((buffer,), len(buffer_sizes), "tensor buffer")
     tensor.string(_T_NAME)
-    tensor.subtable(_T_SPARSITY)
+    sparse = tensor.subtable(_T_SPARSITY) is not None
     quant = tensor.subtable(_T_QUANT)
     if quant is not None:
         for field in _Q_FLOAT_VECTORS:
             quant.vector(field, 4)
         quant.vector(_Q_ZERO_POINT, 8)
         quant.subtable(_Q_DETAILS)
+    item_bits = _TYPE_BITS.get(tensor.scalar(_T_TYPE, "<b"))
+    if buffer_sizes[buffer] and not sparse and item_bits and all(d >= 0 for d in shape):
+        needed = -(-math.prod(shape) * item_bits // 8)
+        if buffer_sizes[buffer] < needed:  # the interpreter would read its weights past the buffer
+            raise _Corrupt(f"tensor shape {list(shape)} needs {needed} bytes, its buffer {buffer} has "
+                           f"{buffer_sizes[buffer]}")
 
 
 def _check_signature(signature: _Table, subgraphs: list[_Table]) -> None:

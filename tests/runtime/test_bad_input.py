@@ -108,19 +108,27 @@ def _edited_model(path, edit) -> bytes:
     return bytes(builder.Output())
 
 
-@pytest.mark.parametrize("field, edit", [
-    ("operator code", lambda m: setattr(m.subgraphs[0].operators[0], "opcodeIndex", 99)),
-    ("operator tensor", lambda m: setattr(m.subgraphs[0].operators[0], "inputs",
-                                          [9999, *m.subgraphs[0].operators[0].inputs[1:]])),
-    ("tensor buffer", lambda m: setattr(m.subgraphs[0].tensors[0], "buffer", 9999)),
-    ("subgraph output tensor", lambda m: setattr(m.subgraphs[0], "outputs", [9999])),
-    ("metadata buffer", lambda m: setattr(m.metadata[0], "buffer", 9999)),
+def _grow_a_weight(model) -> None:
+    """The first tensor with weights claims 100 times more of them than its buffer holds."""
+    tensor = next(t for t in model.subgraphs[0].tensors if model.buffers[t.buffer].data is not None
+                  and len(model.buffers[t.buffer].data))
+    tensor.shape = [tensor.shape[0] * 100, *tensor.shape[1:]]
+
+
+@pytest.mark.parametrize("problem, edit", [
+    ("operator code index 99 out of range", lambda m: setattr(m.subgraphs[0].operators[0], "opcodeIndex", 99)),
+    ("operator tensor index 9999 out of range", lambda m: setattr(m.subgraphs[0].operators[0], "inputs",
+                                                                  [9999, *m.subgraphs[0].operators[0].inputs[1:]])),
+    ("tensor buffer index 9999 out of range", lambda m: setattr(m.subgraphs[0].tensors[0], "buffer", 9999)),
+    ("subgraph output tensor index 9999 out of range", lambda m: setattr(m.subgraphs[0], "outputs", [9999])),
+    ("metadata buffer index 9999 out of range", lambda m: setattr(m.metadata[0], "buffer", 9999)),
+    (r"needs \d+ bytes, its buffer \d+ has \d+", _grow_a_weight),
 ])
-def test_each_out_of_range_index_is_refused(int8_model, field, edit):
-    """An index the interpreter would follow blindly (tflite-runtime 2.14 reads past its arrays and
-    crashes) is a ModelError naming it; the same model rebuilt unchanged passes."""
+def test_each_out_of_range_index_is_refused(int8_model, problem, edit):
+    """An index or a weight shape the interpreter would follow blindly (tflite-runtime 2.14 reads past
+    its arrays and crashes) is a ModelError saying which; the same model rebuilt unchanged passes."""
     check_tflite_bytes(_edited_model(int8_model, lambda m: None), "rebuilt")
-    with pytest.raises(ModelError, match=f"{field} index 9+ out of range"):
+    with pytest.raises(ModelError, match=problem):
         check_tflite_bytes(_edited_model(int8_model, edit), "edited")
 
 
