@@ -195,13 +195,14 @@ def test_shutdown_releases_the_camera(int8_model, clf, video):  # noqa: F811
     from edgecnn.serve.live import LiveView
 
     path = os.path.realpath(video[0])
+    before = set(threading.enumerate())  # earlier tests' threads are not this view's
     live = LiveView(clf, open_source(path, 5, loop=True)).start()
     assert live.wait_newer(0, 10) is not None
-    threads = {t.name for t in threading.enumerate()}
-    assert "edgecnn-live" in threads and any(name.startswith("edgecnn-capture") for name in threads)
+    mine = set(threading.enumerate()) - before
+    names = {t.name for t in mine}
+    assert "edgecnn-live" in names and any(name.startswith("edgecnn-capture") for name in names)
     live.close()
-    threads = {t.name for t in threading.enumerate()}
-    assert "edgecnn-live" not in threads and not any(name.startswith("edgecnn-capture") for name in threads)
+    assert not [t.name for t in mine if t.is_alive()]
     assert path not in {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
 
 

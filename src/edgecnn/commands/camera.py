@@ -58,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def check_source_args(args: argparse.Namespace) -> tuple[int, int] | None:
     """UsageError for a bad --top-k / --min-score / --frame-size; the frame size as (width, height)."""
     from ..errors import UsageError
-    from ..runtime.camera import check_min_score, parse_frame_size
+    from ..runtime.camera import parse_frame_size
+    from ..runtime.report import check_min_score
 
     if args.top_k < 1:
         raise UsageError(f"--top-k must be at least 1 (got {args.top_k})")

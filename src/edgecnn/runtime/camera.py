@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import CameraError, NoItem, UsageError, WriteError, one_line
 from .classifier import Classifier, Prediction
-from .report import prediction_fields, printable
+from .report import NO_ITEM, UNCERTAIN, answer_fields, is_uncertain, printable
 
 PICAMERA2 = "picamera2"
 AUTO = "auto"
@@ -45,8 +45,6 @@ PICAMERA2_SIZE = (640, 480)
 WINDOW = "edgecnn camera (q or Esc to quit)"
 _FPS_WINDOW = 30  # frames the FPS figure is averaged over
 DEFAULT_OPEN_TIMEOUT_S = 10.0
-UNCERTAIN = "uncertain"
-NO_ITEM = "no item"
 
 
 @dataclass
@@ -136,24 +134,6 @@ class FrameResult:
         if self.no_item:
             return NO_ITEM
         return UNCERTAIN if self.uncertain else self.predictions[0].label
-
-
-def answer_fields(predictions: list[Prediction], uncertain: bool = False, **extra: Any) -> dict[str, Any]:
-    """JSON fields of one answer: report.prediction_fields, plus "no_item" and "uncertain".
-
-    No item: label, index and score are null and top_k is empty. Uncertain (best score under
-    --min-score): the best guess stays in label/score/top_k and "uncertain" is true.
-    """
-    if not predictions:
-        return {"label": None, "index": None, "score": None, **extra, "top_k": [], "no_item": True, "uncertain": False}
-    return {**prediction_fields(predictions, **extra), "no_item": False, "uncertain": uncertain}
-
-
-def check_min_score(min_score: float) -> float:
-    """--min-score must be in 0..1: UsageError otherwise."""
-    if not 0.0 <= min_score <= 1.0:
-        raise UsageError(f"--min-score must be between 0 and 1 (got {min_score})")
-    return min_score
 
 
 def parse_frame_size(text: str) -> tuple[int, int]:
@@ -506,7 +486,7 @@ def classify_frames(clf: Classifier, source: FrameSource, *, top_k: int = 1, min
         stats.frames += 1
         stats.recent.append(t2)
         stats.times.add((t1 - t0) * 1000, (t2 - t1) * 1000)
-        uncertain = bool(predictions) and predictions[0].score < min_score
+        uncertain = is_uncertain(predictions, min_score)
         yield FrameResult(stats.frames, frame, source.color_order, pixels, predictions, uncertain, stats.fps,
                           (t1 - t0) * 1000, (t2 - t1) * 1000)
 
@@ -519,7 +499,7 @@ def format_frame(result: FrameResult, as_json: bool) -> str:
     if result.no_item:
         return f"frame {result.number}: {NO_ITEM}  {result.fps:.1f} FPS"
     best = result.predictions[0]
-    shown = f"{UNCERTAIN} (best: {printable(best.label)} {best.score:.3f})" if result.uncertain else \
+    shown = f"{UNCERTAIN} (best {printable(best.label)} {best.score:.3f})" if result.uncertain else \
         f"{printable(best.label)} ({best.score:.3f})"
     others = "".join(f", {printable(p.label)} ({p.score:.3f})" for p in result.predictions[1:])
     return f"frame {result.number}: {shown}{others}  {result.fps:.1f} FPS"

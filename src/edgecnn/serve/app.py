@@ -37,7 +37,7 @@ from .. import __version__
 from ..errors import ImageError, NoItem, one_line
 from ..fsutil import sha256_file
 from ..runtime import preprocess
-from ..runtime.camera import answer_fields
+from ..runtime.report import answer_fields, is_uncertain
 from ..runtime.classifier import Classifier
 from .live import LiveView
 
@@ -94,7 +94,7 @@ def classify_upload(clf: Classifier, data: bytes, top_k: int, min_score: float) 
     t2 = time.perf_counter()
     predictions = clf.classify_prepared(pixels[None], top_k)[0] if pixels is not None else []
     t3 = time.perf_counter()
-    uncertain = bool(predictions) and predictions[0].score < min_score
+    uncertain = is_uncertain(predictions, min_score)
     ms = {"decode": round((t1 - t0) * 1000, 3), "prepare": round((t2 - t1) * 1000, 3),
           "infer": round((t3 - t2) * 1000, 3)}
     return {**answer_fields(predictions, uncertain), "ms": ms}

@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from ..errors import EdgecnnError, one_line
-from ..runtime.camera import FrameResult, FrameSource, answer_fields, classify_frames
+from ..runtime.camera import FrameResult, FrameSource, classify_frames
 from ..runtime.classifier import Classifier
+from ..runtime.report import answer_fields
 
 JPEG_QUALITY = 80
 
