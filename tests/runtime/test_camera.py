@@ -329,3 +329,22 @@ def test_ctrl_c_during_the_loop_exits_130_with_the_summary(int8_model, video, fi
     capture = cv2.VideoCapture(str(saved))
     assert frames > 0 and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == frames
     capture.release()
+
+
+NUMPY_ABI_IMPORT_ERROR = (
+    "raise ImportError('numpy.core.multiarray failed to import "
+    "(A module that was compiled using NumPy 1.x cannot be run in NumPy 2.0.0)')\n"
+)
+
+
+@pytest.mark.parametrize("module, source", [("cv2", "0"), ("picamera2", "picamera2")])
+def test_installed_but_broken_is_told_apart_from_missing(int8_model, tmp_path, module, source):
+    """A camera module that is installed but fails to import (apt's cv2 under pip's numpy 2) says so, with the reason."""
+    (tmp_path / f"{module}.py").write_text(NUMPY_ABI_IMPORT_ERROR)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "edgecnn", "camera", "--model", str(int8_model), "--source", source,
+                           "--headless", "--max-frames", "1"], capture_output=True, text=True, env=env, timeout=120)
+    err = proc.stderr.strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1, err
+    assert f"{module} is installed but fails to import" in err and "compiled using NumPy 1.x" in err
+    assert "not installed" not in err

@@ -22,7 +22,6 @@ live: its frames are handed over one by one, none dropped. The same loop
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -36,6 +35,8 @@ from typing import IO, Any, Callable, Iterator
 import numpy as np
 
 from ..errors import CameraError, NoItem, UsageError, WriteError, one_line
+from ..log import get_logger
+from . import imports
 from .classifier import Classifier, Prediction
 from .report import NO_ITEM, UNCERTAIN, answer_fields, is_uncertain, printable
 
@@ -45,6 +46,8 @@ PICAMERA2_SIZE = (640, 480)
 WINDOW = "edgecnn camera (q or Esc to quit)"
 _FPS_WINDOW = 30  # frames the FPS figure is averaged over
 DEFAULT_OPEN_TIMEOUT_S = 10.0
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -172,27 +175,28 @@ def open_source(spec: str | int | None = AUTO, open_timeout: float = DEFAULT_OPE
     return _open_opencv(spec, open_timeout, frame_size, loop)
 
 
-def picamera2_importable() -> bool:
-    return importlib.util.find_spec("picamera2") is not None
-
-
 def _picamera2_has_camera() -> bool:
-    if not picamera2_importable():
+    """Whether picamera2 imports and sees a camera module (auto's first choice).
+
+    Installed but broken (a numpy ABI mismatch, typically) is said as a warning, since auto then
+    falls back to OpenCV's camera 0 and the user would otherwise never learn why.
+    """
+    if not imports.find(PICAMERA2):
+        return False
+    status, module = imports.try_import(PICAMERA2)
+    if module is None:
+        fix = f"; fix: {status.fix}" if status.fix else ""
+        logger.warning(f"picamera2 is installed but fails to import: {status.detail}{fix}; trying OpenCV camera 0")
         return False
     try:
-        from picamera2 import Picamera2
-
-        return bool(Picamera2.global_camera_info())
+        return bool(module.Picamera2.global_camera_info())
     except Exception:
         return False
 
 
 def _open_picamera2(frame_size: tuple[int, int] | None) -> _Device:
-    try:
-        from picamera2 import Picamera2
-    except ImportError:
-        raise CameraError("picamera2 is not installed: sudo apt install python3-picamera2, and make the venv with "
-                          "python3 -m venv --system-site-packages (it is not on pip); run edgecnn doctor") from None
+    Picamera2 = _require(PICAMERA2, "sudo apt install python3-picamera2, and make the venv with python3 -m venv "
+                                    "--system-site-packages (it is not on pip); run edgecnn doctor").Picamera2
     try:
         camera = Picamera2()
         config = camera.create_video_configuration(main={"size": frame_size or PICAMERA2_SIZE, "format": "BGR888"})
@@ -211,12 +215,16 @@ def _open_picamera2(frame_size: tuple[int, int] | None) -> _Device:
 
 def _import_cv2() -> Any:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    return _require("cv2", "pip install 'edgecnn[camera]' (or sudo apt install python3-opencv); "
+                           "for the Pi camera module use --source picamera2")
+
+
+def _require(module: str, install_hint: str) -> Any:
+    """imports.require as a CameraError: "<module> is not installed: <hint>" or "... installed but fails to import"."""
     try:
-        import cv2
-    except ImportError:
-        raise CameraError("OpenCV is not installed: pip install 'edgecnn[camera]' (or sudo apt install python3-opencv); "
-                          "for the Pi camera module use --source picamera2") from None
-    return cv2
+        return imports.require(module, install_hint)
+    except (imports.ModuleMissing, imports.ModuleBroken) as exc:
+        raise CameraError(str(exc)) from exc
 
 
 def _open_opencv(spec: str, timeout: float, frame_size: tuple[int, int] | None, loop: bool) -> FrameSource:
@@ -632,7 +640,7 @@ def display_available() -> tuple[bool, str]:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return False, ("no display (DISPLAY/WAYLAND_DISPLAY unset); the lines below are the live output "
                        "(--json for JSON lines), e.g. over ssh on a headless Pi; or edgecnn serve for a browser view")
-    if importlib.util.find_spec("cv2") is None:
+    if not imports.find("cv2"):
         return False, ("OpenCV is not installed; for a window: pip install opencv-python "
                        "(or sudo apt install python3-opencv)")
     cv2 = _import_cv2()
