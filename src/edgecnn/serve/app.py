@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .. import __version__
+from .. import __version__, formats
 from ..errors import ImageError, NoItem, one_line
 from ..fsutil import sha256_file
 from ..runtime import preprocess
-from ..runtime.report import answer_fields, is_uncertain
 from ..runtime.classifier import Classifier
+from ..runtime.report import answer_fields, is_uncertain
 from .live import LiveView
 
 DEFAULT_MAX_UPLOAD = 8 * 1024 * 1024  # bytes: a phone photo is 2-6 MB
@@ -103,7 +103,7 @@ def classify_upload(clf: Classifier, data: bytes, top_k: int, min_score: float) 
 def model_document(clf: Classifier) -> dict[str, Any]:
     """GET /model: what is loaded, so a client can tell which model answers."""
     spec = clf.backend.input
-    return {"file": clf.path.name, "format": clf.path.suffix.lstrip(".").lower(),
+    return {"file": clf.path.name, "format": formats.model_kind(clf.path),
             "interpreter": {"name": clf.backend.name, "version": clf.backend.version},
             "input": {"height": clf.height, "width": clf.width, "shape": list(spec.shape), "dtype": spec.dtype.name,
                       "scale": spec.scale, "zero_point": spec.zero_point},
