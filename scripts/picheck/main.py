@@ -38,9 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one root and install: trixie arm64 with ai-edge-litert")
     p.add_argument("--roots", help=f"comma-separated, from: {', '.join(ROOTS)}")
     p.add_argument("--installs", help=f"comma-separated, from: {', '.join(INSTALLS)}")
-    p.add_argument("--boards", default=os.environ.get("PI_BOARDS") or ",".join(BOARDS),
-                   help="Pi CPUs to classify on: " + ", ".join(f"{b.name} ({b.qemu_cpu}, {b.arch})"
-                                                               for b in BOARDS.values()))
+    p.add_argument("--boards", default=os.environ.get("PI_BOARDS") or None,
+                   help="Pi CPUs to classify on (default: all; --quick: pi4): " + ", ".join(
+                       f"{b.name} ({b.qemu_cpu}, {b.arch})" for b in BOARDS.values()))
     p.add_argument("--cache", default=os.environ.get("EDGECNN_PI_ROOTS") or str(REPO / ".cache" / "pi-roots"),
                    help="where the roots are cached")
     p.add_argument("--model", default=os.environ.get("PI_MODEL") or None,
@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             targets = select(names(args.roots), names(args.installs), args.quick)
         except KeyError as exc:
             raise Fail(str(exc.args[0]), 2) from None
+        if args.boards is None:
+            args.boards = "pi4" if args.quick else ",".join(BOARDS)
         unknown = [b for b in names(args.boards) or [] if b not in BOARDS]
         if unknown or not targets:
             raise Fail(f"unknown board(s) {unknown}; choose from {', '.join(BOARDS)}" if unknown else
