@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from edgecnn.datasets.photos import variant
 from edgecnn.datasets.synthetic import frame, render_item
@@ -30,3 +31,18 @@ def test_pool_share_content_and_seed() -> None:
     assert np.array_equal(pooled, pooled_again) and np.array_equal(photos, again)
     _, other = photo_pool(x, 0.25, seed=4, log=lambda m: None)
     assert not np.array_equal(pooled, other)
+
+
+def test_photos_on_by_default_for_fashion_mnist_only() -> None:
+    from edgecnn.errors import UsageError
+    from edgecnn.train.recipes import DEFAULT_PHOTO_SHARE, get_recipe, photos_for
+    from edgecnn.train.trainer import TrainConfig
+
+    assert photos_for(None, "fashion-mnist") == DEFAULT_PHOTO_SHARE == 0.25
+    assert photos_for(None, "synthetic") == 0.0 and photos_for(None, "folder:/home/me/shots") == 0.0
+    assert photos_for(0.0, "fashion-mnist") == 0.0 and photos_for(0.5, "synthetic") == 0.5
+    assert get_recipe("seed").photos == 0.0  # the first recipe stays as it was
+    assert TrainConfig(photos=0.1).plan().photos == 0.1 and TrainConfig().plan().photos is None
+    for bad in (-0.1, 1.5):
+        with pytest.raises(UsageError, match="--photos must be a share between 0 and 1"):
+            TrainConfig(photos=bad).validate()
