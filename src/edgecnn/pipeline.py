@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
+from .errors import UsageError, VerificationError
 from .filenames import MODEL_FILE
 from .formats import FORMAT_NAMES, FORMATS
-from .errors import UsageError, VerificationError
 from .fsutil import output_folder
+from .log import Log, get_logger
 
 #: What every step of the pipeline imports, as (module, pip package): checked before training starts.
 REQUIRED_MODULES = (
@@ -26,6 +25,8 @@ REQUIRED_MODULES = (
     ("ai_edge_litert", "ai-edge-litert"),  # evaluate and bench of the .tflite models
     ("matplotlib", "matplotlib"),  # report.md's plots
 )
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PipelineResult:
     verification_failure: str | None
 
 
-def step(log: Callable[[str], None], title: str) -> None:
+def step(log: Log, title: str) -> None:
     log(f"\n=== {title} ===")
 
 
@@ -67,7 +68,7 @@ def check_requirements() -> None:
                          "pip install 'edgecnn[train,plots]'")
 
 
-def run_pipeline(config: PipelineConfig, log: Callable[[str], None] = print) -> PipelineResult:
+def run_pipeline(config: PipelineConfig, log: Log = logger.info) -> PipelineResult:
     """train -> convert -> evaluate -> bench -> report.md in config.out; exceptions as each step raises them.
 
     Every package a step needs is checked first, so a missing one (matplotlib for the report's
@@ -78,7 +79,7 @@ def run_pipeline(config: PipelineConfig, log: Callable[[str], None] = print) -> 
         return _run_pipeline(config, out, log)
 
 
-def _run_pipeline(config: PipelineConfig, out: Path, log: Callable[[str], None]) -> PipelineResult:
+def _run_pipeline(config: PipelineConfig, out: Path, log: Log) -> PipelineResult:
     from .bench.runner import BenchConfig, run_bench
     from .convert import ConvertConfig, convert
     from .evaluate.evaluate import EvaluateConfig, evaluate

@@ -84,7 +84,7 @@ def test_convert_format_list(flags, formats, monkeypatch):
     import edgecnn.convert as convert_module
 
     seen = []
-    monkeypatch.setattr(convert_module, "convert", lambda config, log: seen.append(config.formats) or None)
+    monkeypatch.setattr(convert_module, "convert", lambda config: seen.append(config.formats) or None)
     assert main(["convert", "m.keras", *flags]) == 0
     assert seen == [formats]
 
@@ -93,7 +93,7 @@ def test_convert_format_flag_and_list_combine_and_bad_names_stop_at_parse(monkey
     import edgecnn.convert as convert_module
 
     seen = []
-    monkeypatch.setattr(convert_module, "convert", lambda config, log: seen.append(config.formats) or None)
+    monkeypatch.setattr(convert_module, "convert", lambda config: seen.append(config.formats) or None)
     assert main(["convert", "m.keras", "--float16", "--format", "onnx"]) == 0
     assert seen == [["float16", "onnx"]]
     with pytest.raises(SystemExit) as info:

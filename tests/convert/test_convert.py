@@ -255,6 +255,20 @@ def test_no_temporary_files_left(converted_dir: Path) -> None:
 # ------------------------------------------------------------------------- CLI
 
 
+def test_cli_quiet_prints_nothing_but_keeps_warnings(trained_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    """`edgecnn -q convert` writes the model and prints no progress; -v and the default print it."""
+    from edgecnn.cli import main
+
+    args = ["convert", str(trained_dir / "model.keras"), "--int8", "--calibration-samples", "50"]
+    assert main(["-q", *args, "--out", str(tmp_path / "quiet")]) == 0
+    quiet = capsys.readouterr()
+    assert (tmp_path / "quiet" / "model_int8.tflite").is_file()
+    assert quiet.out == "" and "converting to int8" not in quiet.err
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert "converting to int8" in capsys.readouterr().out
+
+
 def test_cli_uint8_io_json_and_manifest_merge(converted_dir: Path, trained_dir: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture) -> None:
     """--uint8-io gives uint8 in/out; converting one format into a folder keeps the others' entries."""

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..formats import KERAS, ONNX, TFLITE, model_kind
+from ..log import Log, get_logger
 from ..runtime.backends import ONNX_BACKEND, TFLITE_BACKENDS
 from .machine import INT8_DOT_FLAGS, facts_line, int8_dot_flags, machine_facts
 
@@ -25,6 +26,8 @@ BACKENDS = {
 WORKER_TIMEOUT_S = 600
 #: int8 and float p50 latencies closer than this ratio are reported as a tie, not a win.
 TIE_RATIO = 1.05
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -181,7 +184,7 @@ def verdict_line(verdict: dict[str, Any] | None) -> str:
     return f"fastest here: {verdict['format']} ({Path(verdict['model']).name}, {verdict['backend']}), {verdict['why']}"
 
 
-def run_bench(config: BenchConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run_bench(config: BenchConfig, log: Log = logger.info) -> dict[str, Any]:
     """Every model x backend x threads x batch in its own worker process; rows, machine facts and the verdict."""
     config.validate()
     facts = machine_facts()

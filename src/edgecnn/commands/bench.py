@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     config = BenchConfig(models=args.model, threads=args.threads, batches=args.batch,
                          runs=args.runs, warmup=args.warmup, backends=args.backend)
     check_before_running(config)
-    result = run_bench(config, log=(lambda m: None) if args.json else (lambda m: print(m, flush=True)))
+    result = run_bench(config)  # progress through edgecnn.log: stdout, or stderr with --json
     print(json.dumps(result, indent=2) if args.json else format_result(result))
     return 0
 

@@ -47,8 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
     from ..convert import ALL_FORMATS, DEFAULT_FORMATS, ConvertConfig, convert
     from ..errors import VerificationError
 
@@ -59,9 +57,8 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, limit=args.limit,
         uint8_io=args.uint8_io, opset=args.opset, max_int8_drop=args.max_int8_drop,
     )
-    stream = sys.stderr if args.json else sys.stdout
     try:
-        result = convert(config, log=lambda msg: print(msg, file=stream, flush=True))
+        result = convert(config)  # progress through edgecnn.log: stdout, or stderr with --json
     except VerificationError as exc:
         if args.json and getattr(exc, "result", None) is not None:
             print(json.dumps(exc.result.manifest, indent=2))

@@ -33,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = EvaluateConfig(args.model, args.dataset, args.data_dir, args.seed, args.limit, args.plots)
     check_config(config)
-    result = evaluate(config, log=(lambda m: None) if args.json else (lambda m: print(m, flush=True)))
+    result = evaluate(config)  # progress through edgecnn.log: stdout, or stderr with --json
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0

@@ -38,5 +38,5 @@ def run(args: argparse.Namespace) -> int:
                             limit=args.limit,
                             seed=args.seed, out=args.out, calibration_samples=args.calibration_samples,
                             bench_runs=args.bench_runs)
-    result = run_pipeline(config, log=lambda m: print(m, flush=True))
+    result = run_pipeline(config)  # progress through edgecnn.log (stdout; -q: warnings only)
     return 3 if result.verification_failure else 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,12 +20,14 @@ from ..errors import VerificationError
 from ..filenames import ARTIFACT_FILES, LABELS_FILE, MANIFEST_FILE
 from ..formats import BY_NAME, TFLITE
 from ..fsutil import OutputSet, labels_text, output_folder, sha256_file
+from ..log import Log, get_logger
 from ..runtime.modelinput import to_model_input
 from .config import ConvertConfig
 from .describe import artifact_metadata
 from .manifest import Artifact, build_manifest, earlier_entries, results_table
 
-Log = Callable[[str], None]
+logger = get_logger(__name__)
+
 
 
 @dataclass
@@ -43,7 +45,7 @@ class ConvertResult:
         return [f"{e['format']}: {e['failure']}" for e in self.manifest["artifacts"] if e.get("failure")]
 
 
-def convert(config: ConvertConfig, log: Log = print) -> ConvertResult:
+def convert(config: ConvertConfig, log: Log = logger.info) -> ConvertResult:
     """Build, verify and write every format in `config`; raise VerificationError (exit 3) after
     writing the manifest if an artifact misses its threshold, WriteError (exit 2, previous files
     unchanged) if the set cannot be written. A failed run removes the output folder it created."""

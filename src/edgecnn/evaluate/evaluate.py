@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -12,10 +12,13 @@ from ..datasets import load_dataset
 from ..datasets.recorded import choose_dataset
 from ..errors import DatasetError, UsageError
 from ..fsutil import ensure_output_dir
+from ..log import Log, get_logger
 from ..progress import in_chunks
 from .metrics import (accuracy, agreement, confusion_matrix, f1_scores, format_confusion, precision_recall, support,
                       text_table)
 from .predict import LoadedModel, check_model_path, load_model
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -75,7 +78,7 @@ def model_report(name: str, probs: np.ndarray, y: np.ndarray, class_names: list[
     }
 
 
-def evaluate(config: EvaluateConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+def evaluate(config: EvaluateConfig, log: Log = logger.info) -> dict[str, Any]:
     """Every model on the test split: accuracy, per-class metrics, confusion and agreement (and PNGs with plots)."""
     check_config(config)
     choice = choose_dataset(config.dataset, config.data_dir, config.seed, config.limit, Path(config.models[0]))
