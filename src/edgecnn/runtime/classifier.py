@@ -8,16 +8,34 @@ to the input tensor's value: p / 255 for a float model, p - 128 for edgecnn's in
 model (scale 1/255, zero point -128), and so on for any scale, zero point, value range
 or polarity. So quantizing costs one table lookup per pixel, the same for every model.
 
-The ready-array rule (the fast path)
-------------------------------------
-A numpy array that already has the model's input size - (H, W), (H, W, 1) or the
-model's own (1, H, W, 1) shape, e.g. a 28x28 Fashion-MNIST image - and is uint8
-(0-255) or float (0-1) is taken as model pixels: a light item on black, already
-framed. It is not polarity-checked, cropped or copied more than the interpreter needs;
-classifying it costs about the bare interpreter call (benchmarks/runtime_overhead.py).
-Anything else (a path, a Pillow image, a larger array, a camera frame) goes through
-`preprocess.prepare`: EXIF orientation, grayscale, automatic polarity, crop, pad,
-area resize. `invert=True` still inverts a ready array; `invert=None` never does.
+How a picture becomes a tensor
+------------------------------
+One general path, and one fast path that gives the same answer sooner.
+
+*General path*: `prepare` turns the picture into uint8 (H, W) model pixels (light item
+on black), then `quantize` maps them through the table. `prepare` has two cases:
+
+- a *ready array*: a numpy array of the model's input size, (H, W), (H, W, 1) or the
+  model's own (1, H, W, 1), with dtype uint8 (0-255) or float. It is taken as model
+  pixels, already framed and light-on-dark (a Fashion-MNIST image): not polarity-checked
+  or cropped. Floats are 0-1, or 0-255 when any value is above 1: the rule is
+  `preprocess.array_to_gray`'s, written there once.
+- anything else (a path, a Pillow image, a larger or RGB array, a camera frame) goes
+  through `preprocess.prepare`: EXIF orientation, grayscale, automatic polarity from the
+  border (also for a 28x28 *file*), crop, pad, area resize.
+
+So a light-on-dark 28x28 picture gives the same answer as an array and as a file; a
+dark-on-light one is inverted automatically as a file but taken as given as an array
+(pass invert=True, or save it as a file). `invert=True`/`False` is applied to every
+picture on both paths; `invert=None` never inverts a ready array.
+
+*Fast path* (`classify` only), taken exactly when the picture is a uint8 ready array
+(``type(image) is np.ndarray and image.dtype == np.uint8 and image.shape`` is a ready
+shape). Its tensor is the general path's, value for value, built for less: when the
+table is a byte XOR (edgecnn's int8 model: p - 128 is p ^ 0x80 read as int8, inverted
+p ^ 0x7F; a uint8 model with zero point 0: p itself) it is one XOR into a reused buffer,
+else one lookup, with no copy beyond what the interpreter needs. Classifying a ready
+image costs about the bare interpreter call (benchmarks/runtime_overhead.py).
 
 Threads
 -------
@@ -58,15 +76,24 @@ class Prediction(NamedTuple):
 class Classifier:
     """A model file loaded once; `classify` a picture, `classify_batch` many.
 
-    `model_path`: a .tflite (run by ai-edge-litert, tflite-runtime or tensorflow.lite,
-    whichever is found first) or .onnx (onnxruntime) file. `num_threads`: interpreter
-    threads (None: the interpreter's default). `backend`: "auto", "litert",
-    "tflite_runtime", "tensorflow" or "onnxruntime". `invert`: None decides each
-    picture's polarity from its border; True/False force it.
-
     Thread-safe: interpreter calls are serialized by a lock (see the module docstring).
-    Raises ModelError for a model file that is missing, not a regular file, over
-    files.MAX_MODEL_BYTES or unusable; UsageError for arguments of the wrong type or value.
+
+    Args:
+      model_path: a .tflite (run by ai-edge-litert, tflite-runtime or tensorflow.lite,
+        whichever is found first) or .onnx (onnxruntime) file.
+      num_threads: interpreter threads (None: the interpreter's default).
+      backend: "auto", "litert", "tflite_runtime", "tensorflow" or "onnxruntime".
+      invert: None decides each picture's polarity from its border (never a ready
+        array's, see the module docstring); True/False force it. Settable later (`invert`).
+
+    Raises:
+      UsageError: an argument of the wrong type or value (a model_path that is not a
+        path, num_threads < 1, an unknown backend or one that cannot run this format,
+        invert not None/True/False).
+      ModelError: a model file that is missing, not a regular file, over
+        files.MAX_MODEL_BYTES, corrupt, not a one-channel image classifier, with
+        labels that do not match its outputs, or that fails to run on a blank picture.
+      EdgecnnError: no interpreter for the format is installed (ImportProblem).
     """
 
     def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None,
@@ -86,20 +113,35 @@ class Classifier:
         check_manifest_digest(self.path, model.data)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
         self.class_names: list[str] = self.info.class_names
-        self.invert = invert
         inp = self.backend.input
         self._one_shape = (1,) + tuple(d if d > 0 else 1 for d in inp.shape[1:])
-        self._ready_shapes = {(self.height, self.width), (self.height, self.width, 1), self._one_shape}
+        self._ready_shapes = frozenset({(self.height, self.width), (self.height, self.width, 1), self._one_shape})
         self._in_scale, self._in_zp = _input_quantization(inp, (self.info.metadata or {}).get("input"))
         self._lut = self._pixel_table()
-        self._ready_lut = self._lut[::-1].copy() if invert else self._lut
-        self._ready = {shape: self._ready_converter(shape) for shape in self._ready_shapes}
+        self.invert = invert  # the property: also builds the fast path's converters
         out = self.backend.output
         self._out_scale, self._out_zp = (out.scale, out.zero_point) if out.scale else (None, None)
         self._logits = False
         self._logits = self._outputs_are_logits()
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def invert(self) -> bool | None:
+        """Polarity: None decides each picture's from its border (ready arrays: never), True/False force it.
+
+        Setting it is honoured by every later call on every path (the fast path's
+        converters are rebuilt). Raises UsageError for anything but None, True or False.
+        """
+        return self._invert
+
+    @invert.setter
+    def invert(self, value: bool | None) -> None:
+        invert = _check_invert(value)
+        ready_lut = self._lut[::-1].copy() if invert else self._lut
+        ready = {shape: _ready_converter(ready_lut, shape, self._one_shape) for shape in self._ready_shapes}
+        with self._lock:  # a call in flight keeps the converter (and buffer) it took
+            self._invert, self._ready_lut, self._ready = invert, ready_lut, ready
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -114,15 +156,30 @@ class Classifier:
                 f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}")
 
     def prepare(self, image: preprocess.ImageSource, color_order: str = "RGB") -> np.ndarray:
-        """The uint8 (H, W) light-on-dark pixels the model will see for `image`."""
-        if _is_ready(image, self._ready_shapes) and (image.dtype == np.uint8 or image.dtype.kind == "f"):
+        """The model pixels for one picture: the general path's first half (module docstring).
+
+        Args:
+          image: a path, a Pillow image, or a numpy array (a ready array, grayscale, RGB,
+            or a BGR OpenCV frame with color_order="BGR").
+          color_order: "RGB" or "BGR", for 3-channel arrays.
+
+        Returns:
+          uint8 (H, W) pixels, light item on black, inverted as `invert` says; feed them
+          (stacked) to `classify_prepared`.
+
+        Raises:
+          NoItem: a picture with no item in it (preprocess.prepare).
+          ImageError: an unreadable file (named), NaN or infinite values, an array that
+            is not an image.
+          UsageError: a color_order other than "RGB"/"BGR".
+        """
+        if isinstance(image, np.ndarray) and image.shape in self._ready_shapes \
+                and (image.dtype == np.uint8 or image.dtype.kind == "f"):  # a ready array
             pixels = image.reshape(self.height, self.width)
-            if pixels.dtype != np.uint8:  # floats: 0-1, or 0-255 when larger than 1, as in classify
-                preprocess.check_finite(image)
-                scale = 255.0 if pixels.size and float(pixels.max()) <= 1.0 else 1.0
-                pixels = np.clip(np.rint(pixels * scale), 0, 255).astype(np.uint8)
-            return 255 - pixels if self.invert else pixels
-        return preprocess.prepare(image, (self.height, self.width), self.invert, color_order)
+            if pixels.dtype != np.uint8:
+                pixels = preprocess.array_to_gray(pixels)  # the one 0-1 / 0-255 float rule
+            return 255 - pixels if self._invert else pixels
+        return preprocess.prepare(image, (self.height, self.width), self._invert, color_order)
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 model pixels (0-255, light item on black) as the input tensor's values, same shape."""
@@ -131,45 +188,93 @@ class Classifier:
     def classify(self, image: preprocess.ImageSource, top_k: int = 3, *, color_order: str = "RGB") -> list[Prediction]:
         """The top_k classes for one picture, best first.
 
-        `image`: a path, a Pillow image, or a numpy array (grayscale, RGB, or a BGR
-        OpenCV frame with color_order="BGR"). See the module docstring for the
-        ready-array fast path.
+        Args:
+          image: as for `prepare`; a uint8 ready array takes the fast path (module docstring).
+          top_k: how many classes (capped at the model's number of classes).
+          color_order: "RGB" or "BGR", for 3-channel arrays.
+
+        Returns:
+          top_k Predictions, best first; ties go to the lower index.
+
+        Raises:
+          NoItem, ImageError, UsageError: as for `prepare`; UsageError also for a top_k
+            that is not a whole number of at least 1.
+          ModelError: the interpreter fails on the input, or a float model answers NaN
+            or infinite scores.
         """
-        if type(image) is np.ndarray and image.dtype == np.uint8:
-            ready = self._ready.get(image.shape)
-            if ready is not None:
-                with self._lock:  # the XOR buffer and the interpreter's tensors are shared
-                    raw = self._run_one(ready(image))[0].tolist()
-                return self._top(raw, top_k)
-        x = self._model_input(image, color_order).reshape(self._one_shape)
-        with self._lock:
-            raw = self._run_one(x).reshape(-1).tolist()
+        fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype == np.uint8 else None
+        if fast is None:  # the general path; preprocessing outside the lock
+            x = self._lut[self.prepare(image, color_order)].reshape(self._one_shape)
+            with self._lock:
+                raw = self._run_one(x).reshape(-1).tolist()
+        else:
+            with self._lock:  # the converter's reused buffer and the interpreter's tensors are shared
+                raw = self._run_one(fast(image)).reshape(-1).tolist()
         return self._top(raw, top_k)
 
     def classify_batch(self, images: Sequence[preprocess.ImageSource] | np.ndarray, top_k: int = 3, *,
                        color_order: str = "RGB") -> list[list[Prediction]]:
-        """`classify` for many pictures at once (one interpreter call per 64): a list per picture."""
+        """`classify` for many pictures at once (one interpreter call per 64): a list per picture.
+
+        Raises what `probabilities` and `classify` raise; the first bad picture stops the
+        batch (the CLI, camera and serve prepare each picture first to carry on past one).
+        """
         return self._ranked(self.probabilities(images, color_order=color_order), top_k)
 
     def classify_prepared(self, pixels: np.ndarray, top_k: int = 3) -> list[list[Prediction]]:
-        """`classify_batch` for uint8 (N, H, W) pixels returned by `prepare` (not inverted again)."""
+        """`classify_batch` for pixels returned by `prepare`, taken as they are (not inverted again).
+
+        Args:
+          pixels: uint8 (N, H, W) (or (H, W) for one), e.g. np.stack of `prepare` results.
+          top_k: as for `classify`.
+
+        Returns:
+          One list of Predictions per picture; the same as `classify` of each source.
+
+        Raises:
+          UsageError: pixels that are not uint8, empty, or not a whole number of H x W
+            pictures; a bad top_k.
+          ModelError: the interpreter fails, or a float model answers NaN or infinity.
+        """
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8 or pixels.size % (self.height * self.width) or not pixels.size:
             raise UsageError(f"classify_prepared takes uint8 (N, {self.height}, {self.width}) pixels from prepare "
                              f"(got {pixels.dtype} {pixels.shape})")
-        pixels = pixels.reshape((-1, self.height, self.width))
-        raw = self._run_batch(self._lut[pixels].reshape((len(pixels),) + self._one_shape[1:]))
-        return self._ranked(self._scores(raw.reshape(len(pixels), -1)), top_k)
+        return self._ranked(self._probabilities_of(self._lut[pixels.reshape((-1, self.height, self.width))]), top_k)
 
     def probabilities(self, images: Sequence[preprocess.ImageSource] | np.ndarray, *,
                       color_order: str = "RGB") -> np.ndarray:
-        """(N, classes) float32 scores in 0..1 for N pictures (e.g. a uint8 (N, 28, 28) array)."""
-        batch = self._batch_input(images, color_order)
-        if len(batch) == 0:
-            return np.zeros((0, self.num_classes), np.float32)
-        return self._scores(self._run_batch(batch).reshape(len(batch), -1))
+        """Scores for N pictures (e.g. a uint8 (N, 28, 28) array, or a list of paths).
+
+        Returns:
+          (N, classes) float32 scores in 0..1 (softmaxed if the model outputs logits).
+
+        Raises:
+          UsageError: `images` is one picture (a path, or an array with fewer than 3
+            dimensions) rather than a sequence; a bad color_order.
+          NoItem, ImageError: as for `prepare`, for the first bad picture.
+          ModelError: the interpreter fails, or a float model answers NaN or infinity.
+        """
+        if isinstance(images, np.ndarray) and images.ndim >= 3 and images.shape[1:] in self._ready_shapes \
+                and images.dtype == np.uint8:
+            tensors = self._ready_lut[images.reshape((-1, self.height, self.width))]  # ready: one lookup for all
+        elif isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim < 3) \
+                or not hasattr(images, "__iter__"):
+            raise UsageError(f"classify_batch takes a sequence of images (got {type(images).__name__}); "
+                             "use classify for one")
+        else:
+            pixels = [self.prepare(image, color_order) for image in images]
+            tensors = self._lut[np.stack(pixels)] if pixels else np.zeros((0, self.height, self.width), np.uint8)
+        return self._probabilities_of(tensors)
 
     # ------------------------------------------------------------------ interpreter calls
+
+    def _probabilities_of(self, tensors: np.ndarray) -> np.ndarray:
+        """(N, classes) scores for (N, H, W) input-tensor values."""
+        if len(tensors) == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        raw = self._run_batch(tensors.reshape((len(tensors),) + self._one_shape[1:]))
+        return self._scores(raw.reshape(len(tensors), -1))
 
     def _run_batch(self, batch: np.ndarray) -> np.ndarray:
         """Raw outputs for a batch, under the lock; a model that fails on a batch is run one by one.
@@ -197,37 +302,9 @@ class Classifier:
 
     # ------------------------------------------------------------------ input side
 
-    def _ready_converter(self, shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
-        """For one ready uint8 shape: a function from the image to the input tensor, as cheap as possible.
-
-        When the lookup table is a byte XOR (edgecnn's int8 model: p - 128 is p ^ 0x80 read
-        as int8; an inverted one is p ^ 0x7F; a uint8 model with zero point 0 is p itself)
-        one XOR into a reused buffer replaces the lookup. The buffer is shared, like the
-        interpreter: callers hold the Classifier's lock around it.
-        """
-        lut, one = self._ready_lut, self._one_shape
-        as_bytes = lut.view(np.uint8) if lut.dtype.itemsize == 1 else None
-        if as_bytes is not None and np.array_equal(as_bytes, np.arange(256, dtype=np.uint8) ^ as_bytes[0]):
-            key = int(as_bytes[0])
-            if key == 0 and lut.dtype == np.uint8:
-                return lambda image: image.reshape(one)
-            buf = np.empty(shape, np.uint8)
-            view = buf.view(lut.dtype).reshape(one)
-
-            def xor(image: np.ndarray) -> np.ndarray:
-                np.bitwise_xor(image, key, out=buf)
-                return view
-
-            return xor
-        take = lut.take
-        return lambda image: take(image).reshape(one)
-
     def _pixel_table(self) -> np.ndarray:
         """Input-tensor value for each 0-255 light-on-dark pixel (see the module docstring)."""
-        return self._to_input(np.arange(256, dtype=np.float32) / np.float32(255))
-
-    def _to_input(self, unit: np.ndarray) -> np.ndarray:
-        """Values in 0..1 (light item on black) to the input tensor's dtype."""
+        unit = np.arange(256, dtype=np.float32) / np.float32(255)
         pre = self.info.preprocessing
         if pre.get("polarity") == "dark-on-light":
             unit = 1.0 - unit
@@ -238,35 +315,6 @@ class Classifier:
             return values.astype(dtype)
         info = np.iinfo(dtype)
         return np.clip(np.round(values.astype(np.float64) / self._in_scale) + self._in_zp, info.min, info.max).astype(dtype)
-
-    def _model_input(self, image: Any, color_order: str) -> np.ndarray:
-        """One picture as an (H, W) array of the input tensor's dtype; ImageError for NaN or infinity."""
-        if isinstance(image, np.ndarray) and image.dtype.kind == "f" and image.shape in self._ready_shapes:
-            unit = np.asarray(image, np.float32).reshape(self.height, self.width)
-            preprocess.check_finite(image)
-            if unit.size and float(unit.max()) > 1.0:
-                unit = unit / np.float32(255)  # 0-255 floats
-            return self._to_input(1.0 - unit if self.invert else unit)
-        if _is_ready(image, self._ready_shapes) and image.dtype == np.uint8:
-            return self._ready_lut[image.reshape(self.height, self.width)]
-        return self._lut[preprocess.prepare(image, (self.height, self.width), self.invert, color_order)]
-
-    def _batch_input(self, images: Any, color_order: str) -> np.ndarray:
-        """N pictures as an (N, *input shape) array; a ready uint8 (N, H, W[, 1]) array in one lookup."""
-        tail = self._one_shape[1:]
-        if isinstance(images, np.ndarray) and images.ndim >= 3 and images.shape[1:] in self._ready_shapes:
-            if images.dtype == np.uint8:
-                return self._ready_lut[images].reshape((len(images),) + tail)
-            if images.dtype.kind == "f":
-                return np.stack([self._model_input(x, color_order) for x in images]).reshape((len(images),) + tail)
-        if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim < 3) \
-                or not hasattr(images, "__iter__"):
-            raise UsageError(f"classify_batch takes a sequence of images (got {type(images).__name__}); "
-                             "use classify for one")
-        arrays = [self._model_input(image, color_order) for image in images]
-        if not arrays:
-            return np.zeros((0,) + tail, self.backend.input.dtype)
-        return np.stack(arrays).reshape((len(arrays),) + tail)
 
     # ------------------------------------------------------------------ output side
 
@@ -365,13 +413,39 @@ def _check_arguments(model_path: Any, num_threads: Any, backend: Any, invert: An
         raise UsageError(f"num_threads must be None or a whole number of at least 1 (got {num_threads!r})")
     if not isinstance(backend, str):
         raise UsageError(f"backend must be a name such as 'auto' (got {backend!r})")
+    return threads, _check_invert(invert)
+
+
+def _check_invert(invert: Any) -> bool | None:
+    """None, True or False (numpy's bool too), else UsageError."""
     if invert is not None and not isinstance(invert, (bool, np.bool_)):
         raise UsageError(f"invert must be None, True or False (got {invert!r})")
-    return threads, None if invert is None else bool(invert)
+    return None if invert is None else bool(invert)
 
 
-def _is_ready(image: Any, ready_shapes: set[tuple[int, ...]]) -> bool:
-    return isinstance(image, np.ndarray) and image.shape in ready_shapes
+def _ready_converter(lut: np.ndarray, shape: tuple[int, ...], one: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """The fast path for one ready uint8 shape: image to input tensor, as cheap as possible.
+
+    `lut` is the table for ready arrays (reversed when inverting). When it is a byte XOR
+    (see the module docstring) one XOR into a reused buffer replaces the lookup; an
+    identity table (a uint8 model with zero point 0, not inverted) is a reshape. The
+    buffer is shared, like the interpreter: callers hold the Classifier's lock around it.
+    """
+    as_bytes = lut.view(np.uint8) if lut.dtype.itemsize == 1 else None
+    if as_bytes is not None and np.array_equal(as_bytes, np.arange(256, dtype=np.uint8) ^ as_bytes[0]):
+        key = int(as_bytes[0])
+        if key == 0 and lut.dtype == np.uint8:
+            return lambda image: image.reshape(one)
+        buf = np.empty(shape, np.uint8)
+        view = buf.view(lut.dtype).reshape(one)
+
+        def xor(image: np.ndarray) -> np.ndarray:
+            np.bitwise_xor(image, key, out=buf)
+            return view
+
+        return xor
+    take = lut.take
+    return lambda image: take(image).reshape(one)
 
 
 def _image_size(path: Path, spec: TensorSpec) -> tuple[int, int]:
