@@ -65,6 +65,11 @@ from .integrity import check_manifest_digest
 from .labels import ModelInfo, model_info
 
 
+#: uint8's dtype: builtin dtypes are singletons, so the fast path tests it with `is` (cheaper than ==;
+#: an equal dtype that is not this object just takes the general path, to the same answer).
+_UINT8 = np.dtype(np.uint8)
+
+
 class Prediction(NamedTuple):
     """One class of a classification: its name, its output index and a score in 0..1."""
 
@@ -109,6 +114,7 @@ class Classifier:
         self._run_one = self.backend.run_one
         self.height, self.width = _image_size(self.path, self.backend.input)
         self.num_classes = _num_classes(self.path, self.backend.output)
+        self._indices = range(self.num_classes)
         self.info: ModelInfo = model_info(self.path, self.num_classes, model)
         check_manifest_digest(self.path, model.data)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
@@ -123,6 +129,7 @@ class Classifier:
         self._out_scale, self._out_zp = (out.scale, out.zero_point) if out.scale else (None, None)
         self._logits = False
         self._logits = self._outputs_are_logits()
+        self._answers = self._answer_table()
 
     # ------------------------------------------------------------------ public API
 
@@ -202,14 +209,14 @@ class Classifier:
           ModelError: the interpreter fails on the input, or a float model answers NaN
             or infinite scores.
         """
-        fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype == np.uint8 else None
+        fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype is _UINT8 else None
         if fast is None:  # the general path; preprocessing outside the lock
             x = self._lut[self.prepare(image, color_order)].reshape(self._one_shape)
             with self._lock:
-                raw = self._run_one(x).reshape(-1).tolist()
+                raw = self._run_one(x).ravel().tolist()
         else:
             with self._lock:  # the converter's reused buffer and the interpreter's tensors are shared
-                raw = self._run_one(fast(image)).reshape(-1).tolist()
+                raw = self._run_one(fast(image)).ravel().tolist()
         return self._top(raw, top_k)
 
     def classify_batch(self, images: Sequence[preprocess.ImageSource] | np.ndarray, top_k: int = 3, *,
@@ -351,7 +358,10 @@ class Classifier:
         else:
             if type(top_k) is not int or not 1 < top_k <= len(raw):
                 top_k = self._check_top_k(top_k)
-            order = sorted(range(len(raw)), key=raw.__getitem__, reverse=True)[:top_k]
+            order = sorted(self._indices, key=raw.__getitem__, reverse=True)[:top_k]
+        answers = self._answers
+        if answers is not None:
+            return [answers[i][raw[i]] for i in order]
         names, new = self.class_names, tuple.__new__  # tuple.__new__: a NamedTuple minus its slow __new__
         if not self._out_scale and not math.isfinite(sum(raw)):  # float output: NaN/inf poison the sum
             raise self._non_finite()
@@ -362,6 +372,21 @@ class Classifier:
             scale, zp = self._out_scale, self._out_zp
             return [new(Prediction, (names[i], i, (raw[i] - zp) * scale)) for i in order]
         return [new(Prediction, (names[i], i, raw[i])) for i in order]
+
+    def _answer_table(self) -> list[list[Prediction]] | None:
+        """For an 8-bit probability output: the Prediction for every (class, raw value), made once.
+
+        `_top` then only looks its answers up: table[i][v] is class i scored (v - zero
+        point) * scale, exactly what it would compute; an int8 value -128..-1 indexes the
+        list from its end, so the list is laid out by v modulo 256. 10 classes: 2,560
+        shared, immutable tuples. None for float outputs and logits (softmax needs the row).
+        """
+        dtype = self.backend.output.dtype
+        if not self._out_scale or self._logits or dtype.kind not in "iu" or dtype.itemsize != 1:
+            return None
+        scale, zp, new = self._out_scale, self._out_zp, tuple.__new__
+        values = sorted(range(np.iinfo(dtype).min, np.iinfo(dtype).max + 1), key=lambda v: v % 256)
+        return [[new(Prediction, (name, i, (v - zp) * scale)) for v in values] for i, name in enumerate(self.class_names)]
 
     def _softmax_list(self, raw: list) -> list[float]:
         values = [(v - self._out_zp) * self._out_scale for v in raw] if self._out_scale else raw
@@ -433,14 +458,14 @@ def _ready_converter(lut: np.ndarray, shape: tuple[int, ...], one: tuple[int, ..
     """
     as_bytes = lut.view(np.uint8) if lut.dtype.itemsize == 1 else None
     if as_bytes is not None and np.array_equal(as_bytes, np.arange(256, dtype=np.uint8) ^ as_bytes[0]):
-        key = int(as_bytes[0])
-        if key == 0 and lut.dtype == np.uint8:
+        if as_bytes[0] == 0 and lut.dtype == np.uint8:
             return lambda image: image.reshape(one)
+        key = np.array(as_bytes[0], np.uint8)  # a 0-d array: numpy converts a Python int on every call
         buf = np.empty(shape, np.uint8)
-        view = buf.view(lut.dtype).reshape(one)
+        view, bitwise_xor = buf.view(lut.dtype).reshape(one), np.bitwise_xor
 
         def xor(image: np.ndarray) -> np.ndarray:
-            np.bitwise_xor(image, key, out=buf)
+            bitwise_xor(image, key, buf)
             return view
 
         return xor
