@@ -51,7 +51,12 @@ class TensorSpec:
 
 
 class Backend:
-    """A loaded model: `run(batch)` maps an input-dtype array (N, ...) to raw outputs (N, classes)."""
+    """A loaded model: `run(batch)` maps an input-dtype array (N, ...) to raw outputs (N, classes).
+
+    `run` and `run_one` raise the interpreter's own exceptions (RuntimeError, ValueError,
+    onnxruntime's errors) for an input the model refuses: the Classifier turns them into
+    one-line ModelErrors naming the model.
+    """
 
     name: str = ""
     version: str = ""
@@ -60,10 +65,16 @@ class Backend:
     run_one: Callable[[np.ndarray], np.ndarray]  # fastest path for a batch of exactly one
 
     def run(self, batch: np.ndarray) -> np.ndarray:
+        """Raw outputs (N, ...) for a batch of input-tensor values (N, ...)."""
         raise NotImplementedError
 
 
 def normalize_backend(name: str | None) -> str:
+    """The canonical backend name for `name` (any case, aliases such as "tflite"; None: "auto").
+
+    Raises:
+        UsageError: a name that is not a backend edgecnn knows.
+    """
     key = (name or "auto").strip().lower()
     key = _ALIASES.get(key, key)
     if key not in BACKEND_NAMES:
@@ -100,7 +111,16 @@ def load_backend(model: str | os.PathLike[str] | ModelFile, num_threads: int | N
 
 
 def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
-    """(backend name, version, Interpreter class) for `key`, or the first importable one."""
+    """(backend name, version, Interpreter class) for `key`, or the first importable one.
+
+    Args:
+        key: a TFLite backend name from normalize_backend, or "auto" (LiteRT, then
+            tflite-runtime, then tensorflow.lite).
+
+    Raises:
+        ModelError: no TFLite interpreter importable ("auto"), or the one asked for is not,
+            with each import's reason (a missing package, a wheel built for another numpy).
+    """
     candidates = TFLITE_BACKENDS if key == "auto" else [b for b in TFLITE_BACKENDS if b[0] == key]
     problems: list[str] = []
     for name, module_name, package in candidates:
@@ -125,7 +145,12 @@ def tflite_interpreter_class(key: str) -> tuple[str, str, Any]:
 
 
 class TFLiteBackend(Backend):
-    """A TFLite model in LiteRT, tflite-runtime or tensorflow.lite (same Python API)."""
+    """A TFLite model in LiteRT, tflite-runtime or tensorflow.lite (same Python API).
+
+    Raises ModelError (naming the file) when the interpreter refuses the model or the model
+    does not have exactly one input and one output. The file must have been checked by
+    modelmeta.read_model first (load_backend does): some interpreters crash on bad files.
+    """
 
     def __init__(self, path: Path, data: bytes, num_threads: int | None, interpreter: tuple[str, str, Any]) -> None:
         self.name, self.version, self._cls = interpreter
@@ -208,7 +233,12 @@ _ONNX_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "ten
 
 
 class OnnxBackend(Backend):
-    """An ONNX model in ONNX Runtime on the CPU."""
+    """An ONNX model in ONNX Runtime on the CPU.
+
+    Raises ModelError (naming the file) when onnxruntime is not installed, the model's
+    external data lies outside its folder, ONNX Runtime refuses the model, or the model
+    does not have exactly one input and one output of a float or 8-bit integer type.
+    """
 
     name = ONNX_BACKEND
 
@@ -261,6 +291,7 @@ def external_data_locations(data: bytes) -> list[str]:
     """Every external-data location an ONNX model names, in any graph or subgraph.
 
     Found by the entries' protobuf encoding, so the runtime needs no `onnx` package.
+    Raises nothing: undecodable bytes are replaced, a truncated entry gives a short name.
     """
     found, start = [], 0
     while (at := data.find(_LOCATION_KEY, start)) != -1:
@@ -280,8 +311,16 @@ def external_data_locations(data: bytes) -> list[str]:
 def check_external_data(path: Path, data: bytes) -> Path:
     """The model's folder, against which its external data is resolved.
 
-    Raises ModelError when a location is absolute or leads out of that folder (`..`, a link):
-    a model must not make the runtime read arbitrary files.
+    Args:
+        path: the model file (for the folder and the error message).
+        data: the model file's bytes.
+
+    Returns:
+        The model's resolved folder.
+
+    Raises:
+        ModelError: a location is absolute, holds a NUL, or leads out of that folder (`..`,
+            a link): a model must not make the runtime read arbitrary files.
     """
     folder = path.resolve().parent
     for location in external_data_locations(data):

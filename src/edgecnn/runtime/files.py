@@ -65,10 +65,14 @@ def file_kind(mode: int) -> str:
 
 
 def check_model_file(path: Path) -> None:
-    """Raise ModelError unless `path` (links followed) is a regular file of at most MAX_MODEL_BYTES.
+    """Check that `path` (links followed) is a regular file of at most MAX_MODEL_BYTES.
 
     Why: reading a link to /dev/zero, a FIFO or a multi-gigabyte file would hang or
     exhaust memory before any format check could run.
+
+    Raises:
+        ModelError: naming the file: missing (or a broken link), unreadable, a folder,
+            a FIFO, device or socket, or over the size limit.
     """
     try:
         info = os.stat(path)
@@ -89,7 +93,11 @@ def read_model_file(path: str | os.PathLike[str]) -> bytes:
 
     The type and size are checked on the opened file itself, and at most one byte
     past the cap is read, so a file swapped for a FIFO or a growing file between a
-    check and the read cannot block or exhaust memory. Raises ModelError naming the file.
+    check and the read cannot block or exhaust memory.
+
+    Raises:
+        ModelError: naming the file, for everything check_model_file refuses and for a
+            read that fails or a file that grew past the limit or stopped being regular.
     """
     p = Path(path)
     check_model_file(p)
@@ -107,7 +115,11 @@ def read_model_file(path: str | os.PathLike[str]) -> bytes:
 
 
 def expand_paths(args: Iterable[str | os.PathLike[str]]) -> list[Item]:
-    """Files, folders (recursively) and glob patterns to Items, in argument order, de-duplicated."""
+    """Files, folders (recursively) and glob patterns to Items, in argument order, de-duplicated.
+
+    Raises nothing for a bad argument: it becomes an Item with `error` set (missing, no
+    match, an empty or unlistable folder), so a batch goes on and reports it.
+    """
     items: list[Item] = []
     seen: set[str] = set()
     for arg in args:
