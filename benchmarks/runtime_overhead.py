@@ -9,6 +9,9 @@
    their medians is the figure (target: at most 1.1). Classifier.classify takes a lock
    around the interpreter call (a shared Classifier is thread-safe): that cost is in
    the figure.
+   With --baseline OLD.py (another version of src/edgecnn/runtime/classifier.py, e.g.
+   `git show <commit>:src/edgecnn/runtime/classifier.py > /tmp/old.py`) that version's
+   Classifier runs in the same rounds too, so before and after are measured alike.
 2. Start-up: wall time of `edgecnn classify --model MODEL one.png` in a fresh process,
    imports and model loading included (target: under 1 s); median of several runs.
 """
@@ -16,6 +19,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import statistics
 import subprocess
@@ -36,14 +40,31 @@ def per_call_us(fn: Callable[[Any], Any], items: list, repeat: int) -> float:
     return (time.perf_counter() - start) * 1e6 / (repeat * len(items))
 
 
-def overhead(model: str, backend: str, top_k: int, rounds: int) -> tuple[float, float, str]:
-    """(bare us, classify us, interpreter) per image, medians over alternating rounds."""
+def load_classifier_class(source: str | None) -> Any:
+    """This checkout's Classifier, or the one defined in another version of classifier.py."""
+    if source is None:
+        from edgecnn.runtime import Classifier
+
+        return Classifier
+    spec = importlib.util.spec_from_file_location("edgecnn.runtime._baseline_classifier", source)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"{source}: cannot load as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "edgecnn.runtime"  # its relative imports resolve against this checkout
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.Classifier
+
+
+def overhead(model: str, backend: str, top_k: int, rounds: int,
+             baseline: str | None = None) -> tuple[float, float, float | None, str]:
+    """(bare us, classify us, baseline classify us or None, interpreter) per image, medians over alternating rounds."""
     from edgecnn.datasets.synthetic import synthetic_images
-    from edgecnn.runtime import Classifier
     from edgecnn.runtime.backends import tflite_interpreter_class
 
     images = list(synthetic_images(64, seed=7)[0])
-    clf = Classifier(model, num_threads=1, backend=backend)
+    clf = load_classifier_class(None)(model, num_threads=1, backend=backend)
+    old = load_classifier_class(baseline)(model, num_threads=1, backend=backend) if baseline else None
     _, _, interpreter_class = tflite_interpreter_class(clf.backend.name)
     interp = interpreter_class(model_path=model, num_threads=1)
     interp.allocate_tensors()
@@ -58,13 +79,20 @@ def overhead(model: str, backend: str, top_k: int, rounds: int) -> tuple[float, 
     def classify(image: np.ndarray) -> list:
         return clf.classify(image, top_k=top_k)
 
+    def classify_old(image: np.ndarray) -> list:
+        return old.classify(image, top_k=top_k)
+
     for x, image in zip(quantized, images):  # same answers, warm caches
         assert int(np.argmax(bare(x))) == classify(image)[0].index
-    bare_us, clf_us = [], []
+        assert old is None or classify_old(image) == classify(image)
+    bare_us, clf_us, old_us = [], [], []
     for _ in range(rounds):
         bare_us.append(per_call_us(bare, quantized, 10))
         clf_us.append(per_call_us(classify, images, 10))
-    return statistics.median(bare_us), statistics.median(clf_us), f"{clf.backend.name} {clf.backend.version}"
+        if old is not None:
+            old_us.append(per_call_us(classify_old, images, 10))
+    return (statistics.median(bare_us), statistics.median(clf_us), statistics.median(old_us) if old_us else None,
+            f"{clf.backend.name} {clf.backend.version}")
 
 
 def cli_wall_s(model: str, runs: int) -> float:
@@ -96,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="auto", help="TFLite interpreter: auto, litert, tflite_runtime")
     parser.add_argument("--rounds", type=int, default=30, help="alternating rounds of 640 calls each side")
     parser.add_argument("--cli-runs", type=int, default=5)
+    parser.add_argument("--baseline", metavar="OLD.py", help="another classifier.py to time in the same rounds")
     args = parser.parse_args(argv)
     if not Path(args.model).is_file():
         raise SystemExit(f"{args.model}: no such model; make one with `edgecnn train` then `edgecnn convert`, or pass --model")
@@ -104,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"model {args.model}, 1 interpreter thread, 64 ready 28x28 synthetic images, CPU {cpu_model()}")
     for top_k in (1, 3):
-        bare, clf, interpreter = overhead(args.model, args.backend, top_k, args.rounds)
+        bare, clf, old, interpreter = overhead(args.model, args.backend, top_k, args.rounds, args.baseline)
         print(f"  {interpreter}: bare set_tensor/invoke/get_tensor {bare:.1f} us, "
               f"Classifier.classify(top_k={top_k}) {clf:.1f} us: ratio {clf / bare:.3f} (target <= 1.1)")
+        if old is not None:
+            print(f"    baseline {args.baseline}: {old:.1f} us: ratio {old / bare:.3f}")
     wall = cli_wall_s(args.model, args.cli_runs)
     print(f"  edgecnn classify --model {Path(args.model).name} one.png: {wall:.3f} s wall, median of "
           f"{args.cli_runs} fresh processes (target < 1 s)")
