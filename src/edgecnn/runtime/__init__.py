@@ -19,6 +19,7 @@ __all__ = ["Classifier", "Prediction"]
 
 
 def __getattr__(name: str) -> Any:
+    """Classifier and Prediction, imported on first use; AttributeError for any other name."""
     if name in __all__:
         from . import classifier
 

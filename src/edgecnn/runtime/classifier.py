@@ -17,9 +17,10 @@ on black), then `quantize` maps them through the table. `prepare` has two cases:
 
 - a *ready array*: a numpy array of the model's input size, (H, W), (H, W, 1) or the
   model's own (1, H, W, 1), with dtype uint8 (0-255) or float. It is taken as model
-  pixels, already framed and light-on-dark (a Fashion-MNIST image): not polarity-checked
-  or cropped. Floats are 0-1, or 0-255 when any value is above 1: the rule is
-  `preprocess.array_to_gray`'s, written there once.
+  pixels, already framed and light-on-dark (a Fashion-MNIST image): not polarity-checked,
+  cropped or checked for "no item" (a blank array is classified, a blank file is NoItem).
+  Floats are 0-1, or 0-255 when any value is above 1 (the rule is
+  `preprocess.array_to_gray`'s, written there once), rounded to 256 levels like any pixel.
 - anything else (a path, a Pillow image, a larger or RGB array, a camera frame) goes
   through `preprocess.prepare`: EXIF orientation, grayscale, automatic polarity from the
   border (also for a 28x28 *file*), crop, pad, area resize.
@@ -30,12 +31,14 @@ dark-on-light one is inverted automatically as a file but taken as given as an a
 picture on both paths; `invert=None` never inverts a ready array.
 
 *Fast path* (`classify` only), taken exactly when the picture is a uint8 ready array
-(``type(image) is np.ndarray and image.dtype == np.uint8 and image.shape`` is a ready
-shape). Its tensor is the general path's, value for value, built for less: when the
-table is a byte XOR (edgecnn's int8 model: p - 128 is p ^ 0x80 read as int8, inverted
-p ^ 0x7F; a uint8 model with zero point 0: p itself) it is one XOR into a reused buffer,
-else one lookup, with no copy beyond what the interpreter needs. Classifying a ready
-image costs about the bare interpreter call (benchmarks/runtime_overhead.py).
+(``type(image) is np.ndarray``, dtype uint8, ``image.shape`` a ready shape). Its tensor
+is the general path's, value for value, built for less: when the table is a byte XOR
+(edgecnn's int8 model: p - 128 is p ^ 0x80 read as int8, inverted p ^ 0x7F; a uint8
+model with zero point 0: p itself) it is one XOR into a reused buffer, else one lookup,
+with no copy beyond what the interpreter needs. `classify` ranks the
+ten scores in plain Python and, for an 8-bit probability output, takes its Predictions
+from a table made at load. Classifying a ready image costs about the bare interpreter
+call: 1.07-1.10x on an AMD EPYC (benchmarks/runtime_overhead.py).
 
 Threads
 -------
@@ -97,8 +100,9 @@ class Classifier:
         invert not None/True/False).
       ModelError: a model file that is missing, not a regular file, over
         files.MAX_MODEL_BYTES, corrupt, not a one-channel image classifier, with
-        labels that do not match its outputs, or that fails to run on a blank picture.
-      EdgecnnError: no interpreter for the format is installed (ImportProblem).
+        labels that do not match its outputs, or that fails to run on a blank picture;
+        also when no interpreter for its format is installed (the message says what to
+        pip install).
     """
 
     def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None,
@@ -189,7 +193,11 @@ class Classifier:
         return preprocess.prepare(image, (self.height, self.width), self._invert, color_order)
 
     def quantize(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 model pixels (0-255, light item on black) as the input tensor's values, same shape."""
+        """uint8 model pixels (0-255, light item on black) as the input tensor's values, same shape.
+
+        The general path's second half. Raises numpy's own errors only, for `pixels`
+        that cannot be read as uint8 (no edgecnn check: it is a table lookup).
+        """
         return self._lut[np.asarray(pixels, np.uint8)]
 
     def classify(self, image: preprocess.ImageSource, top_k: int = 3, *, color_order: str = "RGB") -> list[Prediction]:
