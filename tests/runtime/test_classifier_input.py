@@ -111,3 +111,16 @@ def test_fast_path_gives_the_general_paths_answer(model, invert, test_images):
     general = clf.classify_prepared(np.stack([clf.prepare(image) for image in images]), top_k=10)
     assert [clf.classify(image, top_k=10) for image in images] == general
     assert clf.classify_batch(images, top_k=10) == general
+
+
+def test_class_names_are_read_only(int8_model, test_images):
+    """The answers' labels are fixed at load (the answer table holds them): no way to change them halfway."""
+    clf = Classifier(int8_model)
+    image = test_images[0][3]
+    before = clf.classify(image, top_k=10)
+    names = clf.class_names
+    names[before[0].index] = "changed"
+    with pytest.raises(AttributeError):
+        clf.class_names = names
+    assert clf.classify(image, top_k=10) == before and clf.class_names[before[0].index] == before[0].label
+    assert [p.label for p in before] == [clf.class_names[p.index] for p in before]

@@ -122,7 +122,7 @@ class Classifier:
         self.info: ModelInfo = model_info(self.path, self.num_classes, model)
         check_manifest_digest(self.path, model.data)  # outside quiet_stderr: a changed model is warned about on stderr
         _check_color(self.path, self.info.preprocessing)
-        self.class_names: list[str] = self.info.class_names
+        self._names = tuple(self.info.class_names)  # every answer's labels; see class_names
         inp = self.backend.input
         self._one_shape = (1,) + tuple(d if d > 0 else 1 for d in inp.shape[1:])
         self._ready_shapes = frozenset({(self.height, self.width), (self.height, self.width, 1), self._one_shape})
@@ -153,6 +153,14 @@ class Classifier:
         ready = {shape: _ready_converter(ready_lut, shape, self._one_shape) for shape in self._ready_shapes}
         with self._lock:  # a call in flight keeps the converter (and buffer) it took
             self._invert, self._ready_lut, self._ready = invert, ready_lut, ready
+
+    @property
+    def class_names(self) -> list[str]:
+        """The model's class names, by output index (a copy: read-only, like the answer table built from them).
+
+        To relabel a model, put a labels.txt beside it without embedded names (see labels.py).
+        """
+        return list(self._names)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -352,7 +360,7 @@ class Classifier:
         """Top_k rows of an (N, classes) score array; ties go to the lower index, as in `_top`."""
         k = self._check_top_k(top_k)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        names = self.class_names
+        names = self._names
         return [[Prediction(names[i], int(i), float(row[i])) for i in idx] for row, idx in zip(scores, order)]
 
     def _top(self, raw: list, top_k: int) -> list[Prediction]:
@@ -370,7 +378,7 @@ class Classifier:
         answers = self._answers
         if answers is not None:
             return [answers[i][raw[i]] for i in order]
-        names, new = self.class_names, tuple.__new__  # tuple.__new__: a NamedTuple minus its slow __new__
+        names, new = self._names, tuple.__new__  # tuple.__new__: a NamedTuple minus its slow __new__
         if not self._out_scale and not math.isfinite(sum(raw)):  # float output: NaN/inf poison the sum
             raise self._non_finite()
         if self._logits:
@@ -394,7 +402,7 @@ class Classifier:
             return None
         scale, zp, new = self._out_scale, self._out_zp, tuple.__new__
         values = sorted(range(np.iinfo(dtype).min, np.iinfo(dtype).max + 1), key=lambda v: v % 256)
-        return [[new(Prediction, (name, i, (v - zp) * scale)) for v in values] for i, name in enumerate(self.class_names)]
+        return [[new(Prediction, (name, i, (v - zp) * scale)) for v in values] for i, name in enumerate(self._names)]
 
     def _softmax_list(self, raw: list) -> list[float]:
         values = [(v - self._out_zp) * self._out_scale for v in raw] if self._out_scale else raw
