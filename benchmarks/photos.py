@@ -92,6 +92,8 @@ def table(title: str, names: list[str], groups: np.ndarray, columns: dict[str, n
     print(f"\n{title:16s} {'n':>5s} " + " ".join(f"{c:>14s}" for c in columns))
     for g, name in enumerate(names):
         rows = groups == g
+        if not rows.any():
+            continue  # a small --count can miss a class
         print(f"{name:16s} {rows.sum():5d} " + " ".join(f"{100 * v[rows].mean():13.1f}%" for v in columns.values()))
     print(f"{'all':16s} {len(groups):5d} " + " ".join(f"{100 * v.mean():13.2f}%" for v in columns.values()))
 
