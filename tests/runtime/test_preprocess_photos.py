@@ -106,3 +106,12 @@ def test_specks_and_a_distant_crumb_stay_out_of_the_box():
     picture[400:420, 40:70] = 50  # a crumb, far from the item
     box = locate(picture.astype(np.uint8))
     assert np.abs(np.array(box) - (120, 300, 380, 420)).max() <= 3, box
+
+
+def test_no_item_in_a_file_names_the_file(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "empty_table.jpg"
+    Image.fromarray(_lit(np.random.default_rng(1))).save(path, quality=85)
+    with pytest.raises(NoItem, match=f"^{path}: no item"):
+        prepare(path)

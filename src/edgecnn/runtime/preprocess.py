@@ -381,10 +381,20 @@ def prepare(
     `find_item` (background surface, foreground mask, largest item) and `item_pixels`.
 
     Raises NoItem for a picture with no item in it (blank, uniform, pure noise, a lit
-    surface alone), ImageError for NaN/inf pixels or an unreadable file (naming it).
+    surface alone), ImageError for NaN/inf pixels or an unreadable file; both name the
+    file when `source` is a path.
     """
-    height, width = size
     picture = _Picture(source, check_color_order(color_order))
+    if not isinstance(source, (str, os.PathLike)):
+        return _prepared(picture, size, invert)
+    try:
+        return _prepared(picture, size, invert)
+    except NoItem as exc:  # a file's answer names the file, as its read errors do
+        raise NoItem(f"{source}: {exc}") from None
+
+
+def _prepared(picture: "_Picture", size: tuple[int, int], invert: bool | None) -> np.ndarray:
+    height, width = size
     if picture.shape == (height, width):
         gray = picture.gray()
         if invert is None:
