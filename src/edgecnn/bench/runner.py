@@ -204,7 +204,7 @@ def run_bench(config: BenchConfig, log: Log = logger.info) -> dict[str, Any]:
     add_ratios(rows)
     warning = int8_warning(rows)
     if warning:
-        log(warning)
+        logger.warning(warning)
     return {"machine": facts, "rows": rows, "warning": warning, "verdict": fastest_verdict(rows, facts["cpu_flags"])}
 
 

@@ -77,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience, strategy=args.strategy, workers=args.workers, task_index=args.task_index,
         connect_timeout=args.connect_timeout,
     )
-    train(config, log=lambda msg: print(msg, flush=True))
+    train(config)  # progress through edgecnn.log (stdout; -q: warnings only)
     return 0

@@ -14,12 +14,14 @@ epoch, each of those images is shown as its photo version with probability one h
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ..log import Log, get_logger
 from .recipes import MAX_SHIFT_PX
 
+logger = get_logger(__name__)
 
 #: The photo version of a pooled image replaces it in an epoch with this probability.
 PHOTO_PROBABILITY = 0.5
@@ -28,7 +30,7 @@ POOL_MAX_SIDE = 320
 
 
 def photo_pool(x: np.ndarray, share: float, seed: int,
-               log: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray] | None:
+               log: Log = logger.info) -> tuple[np.ndarray, np.ndarray] | None:
     """Photo versions of a seeded `share` of `x` (float32 (N, 28, 28, 1) in 0..1), made once.
 
     Returns (photos, pooled): photos has x's shape and dtype (zeros where not pooled),

@@ -40,7 +40,7 @@ import threading
 import time
 import types
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .. import documents
 from ..errors import ClusterError, EdgecnnError, UsageError, one_line

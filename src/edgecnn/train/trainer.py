@@ -14,7 +14,7 @@ import platform
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +23,13 @@ from ..datasets import Dataset, load_dataset
 from ..errors import UsageError
 from ..filenames import LABELS_FILE, MODEL_FILE, TRAIN_JSON
 from ..fsutil import OutputSet, labels_text, output_folder
+from ..log import Log, get_logger
 from ..progress import progress_bar
+from ..runtime.modelinput import to_model_input
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
 from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe, photos_for
+
+logger = get_logger(__name__)
 
 
 
@@ -86,11 +90,6 @@ class TrainResult:
     written: bool = True  # False on a non-chief worker of a multi-worker run: OUT untouched
 
 
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) pixels to the float32 (N, 28, 28, 1) in [0, 1] the model takes."""
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple:
     order = np.random.default_rng(seed).permutation(len(y))
     n_val = max(1, int(round(len(y) * fraction)))
@@ -100,7 +99,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -
     return x[train], y[train], x[val], y[val]
 
 
-def epoch_logger(epochs: int, steps: int, log: Callable[[str], None]) -> Any:
+def epoch_logger(epochs: int, steps: int, log: Log) -> Any:
     """One line per epoch; on a terminal, also a progress bar within the epoch (tqdm, when installed)."""
     import keras
 
@@ -171,7 +170,7 @@ def compile_model(model: Any, plan: Recipe, split: Split, global_batch: int) -> 
     compile_for(model, plan, steps_per_epoch=-(-len(split.y_train) // global_batch), epochs=plan.epochs)
 
 
-def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log: Callable[[str], None],
+def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log: Log,
         global_batch: int) -> Any:
     """Fit for the recipe's epochs and keep the weights of its best validation epoch.
 
@@ -221,7 +220,7 @@ def best_epoch(rows: list[dict[str, float]], metric: str) -> int:
     return int(pick(scored, key=lambda r: r[metric])["epoch"])
 
 
-def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Callable[[str], None]) -> tuple:
+def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Log) -> tuple:
     """The single-process path: plain Keras, reproducible on CPU."""
     from ..tfenv import set_determinism
     from .model import build_model
@@ -238,7 +237,7 @@ def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Cal
 
 
 def _train_distributed(
-    dataset: Dataset, config: TrainConfig, plan: Recipe, cluster: Cluster | None, log: Callable[[str], None]
+    dataset: Dataset, config: TrainConfig, plan: Recipe, cluster: Cluster | None, log: Log
 ) -> tuple:
     """mirrored / multiworker: model built and compiled inside strategy.scope().
 
@@ -290,7 +289,7 @@ def distribution_report(config: TrainConfig, batch_size: int, cluster: Cluster |
     }
 
 
-def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResult:
+def train(config: TrainConfig, log: Log = logger.info) -> TrainResult:
     """Run the whole training job described by `config` and write its artifacts.
 
     In a multi-worker run every worker calls this with the same config; only the
@@ -307,7 +306,7 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> TrainResul
         return _train(config, cluster, out, log)
 
 
-def _train(config: TrainConfig, cluster: Cluster | None, out: Path, log: Callable[[str], None]) -> TrainResult:
+def _train(config: TrainConfig, cluster: Cluster | None, out: Path, log: Log) -> TrainResult:
     chief = cluster is None or cluster.is_chief
     started = time.perf_counter()
     if cluster is not None:
