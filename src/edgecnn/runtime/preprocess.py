@@ -29,11 +29,12 @@ Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import stat
 import warnings
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Union
 
 import numpy as np
@@ -109,11 +110,31 @@ def open_image(path: str | os.PathLike[str], gray: bool = False) -> Image.Image:
         raise ImageError(f"{p}: is {file_kind(info.st_mode)}, not an image file")
     if info.st_size == 0:
         raise ImageError(f"{p}: empty file (0 bytes)")
+    return _decode(p, f"{p}: ", gray)
+
+
+def open_image_bytes(data: bytes, gray: bool = False, what: str = "upload") -> Image.Image:
+    """`open_image` for a picture held in memory (an HTTP upload): the same limits and words.
+
+    The messages carry no file name (the caller names the request); an empty `data` is
+    "empty <what> (0 bytes)". Raises ImageError.
+    """
+    if not data:
+        raise ImageError(f"empty {what} (0 bytes)")
+    return _decode(io.BytesIO(data), "", gray)
+
+
+def _decode(source: Path | io.BytesIO, prefix: str, gray: bool) -> Image.Image:
+    """Decode fully with the pixel limit checked from the header first, then apply EXIF orientation.
+
+    `prefix` starts every message ("PATH: " for a file). Raises ImageError; the decoder's own
+    exception is kept as the cause (shown by --traceback).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data", "Tag data larger than file"
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(p)
+            img = Image.open(source)
             width, height = img.size
             if width * height > MAX_IMAGE_PIXELS:
                 img.close()
@@ -121,14 +142,14 @@ def open_image(path: str | os.PathLike[str], gray: bool = False) -> Image.Image:
             if gray and img.format == "JPEG" and img.mode == "RGB":
                 img.draft("L", None)
             img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{p}: image too large (limit {MAX_IMAGE_PIXELS:,} pixels)") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{p}: not an image file Pillow can read") from None
-    except PermissionError:
-        raise ImageError(f"{p}: permission denied") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{prefix}image too large (limit {MAX_IMAGE_PIXELS:,} pixels)") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{prefix}not an image file Pillow can read") from exc
+    except PermissionError as exc:
+        raise ImageError(f"{prefix}permission denied") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{p}: corrupt or truncated image ({one_line(exc)})") from None
+        raise ImageError(f"{prefix}corrupt or truncated image ({one_line(exc)})") from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

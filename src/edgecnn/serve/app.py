@@ -18,13 +18,10 @@ keeps the interpreter to one call at a time, the live loop's included.
 from __future__ import annotations
 
 import hmac
-import io
 import time
-import warnings
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -50,38 +47,10 @@ class TooLarge(Exception):
     """An upload over the cap (413)."""
 
 
-def decode_upload(data: bytes) -> Image.Image:
-    """Uploaded bytes as a loaded Pillow image, with classify's limits (preprocess.open_image's rules).
-
-    Raises ImageError (one line): empty, not an image, over preprocess.MAX_IMAGE_PIXELS
-    (a decompression bomb), corrupt or truncated.
-    """
-    if not data:
-        raise ImageError("empty upload (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            width, height = img.size
-            if width * height > preprocess.MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombError("too many pixels")
-            if img.format == "JPEG" and img.mode == "RGB":
-                img.draft("L", None)  # as open_image(gray=True): the same pixels `edgecnn classify` sees
-            img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"image too large (limit {preprocess.MAX_IMAGE_PIXELS:,} pixels)") from None
-    except UnidentifiedImageError:
-        raise ImageError("not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"corrupt or truncated image ({one_line(exc)})") from None
-    return img
-
-
 def classify_upload(clf: Classifier, data: bytes, top_k: int, min_score: float) -> dict[str, Any]:
     """The /classify answer for uploaded bytes, with ms per stage; ImageError for a bad picture."""
     t0 = time.perf_counter()
-    img = decode_upload(data)
+    img = preprocess.open_image_bytes(data, gray=True)  # as classify decodes a file
     t1 = time.perf_counter()
     try:
         pixels = clf.prepare(img)
