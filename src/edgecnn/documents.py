@@ -390,7 +390,7 @@ def decode_text(doc: Document, data: bytes | str, where: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise doc.error(f"{_subject(doc, where)} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
-                        f"at offset {exc.start})") from None
+                        f"at offset {exc.start})") from exc
 
 
 def parse_json(doc: Document, data: bytes | str, where: str) -> Any:
@@ -403,11 +403,11 @@ def parse_json(doc: Document, data: bytes | str, where: str) -> Any:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
                            object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as exc:  # RecursionError: only if MAX_DEPTH were set too high
-        raise doc.error(f"{_subject(doc, where)} is not valid JSON ({one_line(exc)})") from None
+        raise doc.error(f"{_subject(doc, where)} is not valid JSON ({one_line(exc)})") from exc
     try:
         doc.schema.check(value, "")
     except SchemaViolation as exc:
-        raise doc.error(f"{_subject(doc, where)}: {exc}") from None
+        raise doc.error(f"{_subject(doc, where)}: {exc}") from exc
     return value
 
 
@@ -428,7 +428,7 @@ def read_bytes(doc: Document, path: str | os.PathLike[str]) -> bytes:
     except FileNotFoundError:
         raise doc.error(f"{p}: no such file") from None
     except OSError as exc:
-        raise doc.error(f"{p}: cannot read {doc.kind} ({exc.strerror or exc})") from None
+        raise doc.error(f"{p}: cannot read {doc.kind} ({exc.strerror or exc})") from exc
     if len(data) > doc.max_bytes:  # grew since stat
         raise doc.error(f"{p}: {doc.kind} is more than the {doc.max_bytes} bytes allowed")
     return data

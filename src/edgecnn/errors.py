@@ -90,9 +90,17 @@ class ClusterError(EdgecnnError):
 
 
 class VerificationError(EdgecnnError):
-    """A converted artifact that does not match the Keras model closely enough."""
+    """A converted artifact that does not match the Keras model closely enough.
+
+    The artifacts are written anyway (and marked failed in manifest.json), so the error
+    carries the run's `result` (a convert.ConvertResult) for a caller that reports them.
+    """
 
     exit_code: int = ExitStatus.VERIFICATION_FAILED
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def one_line(exc: BaseException, limit: int = 200, *, typed: bool = False) -> str:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = convert(config)  # progress through edgecnn.log: stdout, or stderr with --json
     except VerificationError as exc:
-        if args.json and getattr(exc, "result", None) is not None:
+        if args.json and exc.result is not None:
             print(json.dumps(exc.result.manifest, indent=2))
         raise
     if args.json:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         from ..serve.app import DEFAULT_MAX_UPLOAD, create_app
         from ..serve.server import bind, check_exposure, run_server
     except ImportError as exc:
-        raise UsageError(f"edgecnn serve needs its extra ({exc.name} is missing): pip install 'edgecnn[serve]'") from None
+        raise UsageError(f"edgecnn serve needs its extra ({exc.name} is missing): pip install 'edgecnn[serve]'") from exc
     warning = check_exposure(args.host, args.token, args.no_auth)
     clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
     live = None

@@ -37,7 +37,7 @@ def export_onnx(model: Any, opset: int) -> Any:
         with quiet_stderr():
             proto, _ = tf2onnx.convert.from_function(function, input_signature=[spec], opset=opset)
     except Exception as exc:
-        raise ModelError(f"ONNX export (opset {opset}) failed: {one_line(exc, 300)}") from None
+        raise ModelError(f"ONNX export (opset {opset}) failed: {one_line(exc, 300)}") from exc
     _rename_io(proto)
     proto.producer_name, proto.producer_version = "edgecnn", __version__
     return proto
@@ -80,7 +80,7 @@ def finish_onnx(proto: Any, meta: dict) -> bytes:
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
-        raise ModelError(f"exported ONNX model fails onnx.checker: {one_line(exc, 300)}") from None
+        raise ModelError(f"exported ONNX model fails onnx.checker: {one_line(exc, 300)}") from exc
     return proto.SerializeToString()
 
 
@@ -111,7 +111,7 @@ def quantize_onnx_int8(proto: Any, calibration: np.ndarray) -> Any:
                 activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
             )
         except Exception as exc:
-            raise ModelError(f"ONNX int8 quantization failed: {one_line(exc, 300)}") from None
+            raise ModelError(f"ONNX int8 quantization failed: {one_line(exc, 300)}") from exc
         finally:
             logging.disable(previous)
         return onnx.load(dst)

@@ -162,7 +162,5 @@ def _write(out: Path, model_path: Path, dataset: Dataset, keras_accuracy: float,
     result = ConvertResult(out, manifest, paths, manifest_path)
     failed = [f for f in result.failures if f.split(":")[0] in paths]
     if failed:
-        error = VerificationError(f"verification failed ({'; '.join(failed)}); see {manifest_path}")
-        error.result = result  # type: ignore[attr-defined]
-        raise error
+        raise VerificationError(f"verification failed ({'; '.join(failed)}); see {manifest_path}", result)
     return result

@@ -52,7 +52,7 @@ def convert_tflite(model: Any, fmt: str, calibration: np.ndarray | None = None, 
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")  # int8 I/O is intended
             return bytes(converter.convert())
     except Exception as exc:  # the converter's errors are long and many-typed; keep one line
-        raise ModelError(f"TFLite {fmt} conversion failed: {one_line(exc, 300)}") from None
+        raise ModelError(f"TFLite {fmt} conversion failed: {one_line(exc, 300)}") from exc
 
 
 def tflite_io(model_bytes: bytes) -> tuple[dict, dict]:

@@ -174,7 +174,7 @@ class TFLiteBackend(Backend):
                 interp = self._cls(model_content=self._data, num_threads=self._threads)
                 interp.allocate_tensors()
         except Exception as exc:
-            raise ModelError(f"{self._path}: {self.name} cannot load this model ({one_line(exc, 300)})") from None
+            raise ModelError(f"{self._path}: {self.name} cannot load this model ({one_line(exc, 300)})") from exc
         return interp
 
     def _bind_run_one(self) -> Callable[[np.ndarray], np.ndarray]:
@@ -269,7 +269,7 @@ class OnnxBackend(Backend):
         except ModelError:
             raise
         except Exception as exc:  # incl. UnicodeDecodeError from tensor names or shapes that are not UTF-8
-            raise ModelError(f"{path}: not a loadable ONNX model ({one_line(exc, 300)})") from None
+            raise ModelError(f"{path}: not a loadable ONNX model ({one_line(exc, 300)})") from exc
         self._in_name, self._out_names = inputs[0].name, [outputs[0].name]
 
     def run_one(self, x: np.ndarray) -> np.ndarray:

@@ -204,7 +204,7 @@ def _open_picamera2(frame_size: tuple[int, int] | None) -> _Device:
         camera.start()
     except Exception as exc:
         raise CameraError(f"picamera2: cannot open the camera module ({one_line(exc)}); "
-                          "check the ribbon cable and run: rpicam-hello --list-cameras") from None
+                          "check the ribbon cable and run: rpicam-hello --list-cameras") from exc
 
     def release() -> None:
         camera.stop()
@@ -437,7 +437,7 @@ def _check_video_file(path: Path) -> None:
         with open(path, "rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        raise CameraError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise CameraError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if not head:
         raise CameraError(f"{path}: empty file, not a video")
     if _is_text(head):

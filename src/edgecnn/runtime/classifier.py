@@ -313,11 +313,11 @@ class Classifier:
                 raise
             except Exception as exc:
                 if len(batch) < 2:
-                    raise self._run_error(exc) from None
+                    raise self._run_error(exc) from exc
             try:
                 return np.concatenate([np.array(self._run_one(x.reshape(self._one_shape))) for x in batch])
             except Exception as exc:
-                raise self._run_error(exc) from None
+                raise self._run_error(exc) from exc
 
     def _run_error(self, exc: Exception) -> ModelError:
         """An interpreter's exception as one line naming the model."""
@@ -428,7 +428,7 @@ class Classifier:
         except ModelError:
             raise  # NaN or infinite scores on blank pictures: broken weights, said at load time
         except Exception as exc:
-            raise ModelError(f"{self.path}: the model loads but fails to run ({one_line(exc)})") from None
+            raise ModelError(f"{self.path}: the model loads but fails to run ({one_line(exc)})") from exc
         tolerance = 0.02 + (self._out_scale or 0.0) * self.num_classes
         sums_to_one = bool(np.all(np.abs(scores.sum(axis=1) - 1.0) <= tolerance))
         in_range = bool(scores.min() >= -0.01 and scores.max() <= 1.01)

@@ -78,7 +78,7 @@ def check_model_file(path: Path) -> None:
         info = os.stat(path)
     except OSError as exc:
         problem = os_problem(exc, path)
-        raise ModelError(f"{path}: {'no such model file' if problem == 'no such file' else problem}") from None
+        raise ModelError(f"{path}: {'no such model file' if problem == 'no such file' else problem}") from exc
     if stat.S_ISDIR(info.st_mode):
         raise ModelError(f"{path}: is a folder, not a model file")
     if not stat.S_ISREG(info.st_mode):
@@ -108,7 +108,7 @@ def read_model_file(path: str | os.PathLike[str]) -> bytes:
                 raise ModelError(f"{p}: is not a regular model file")
             data = fh.read(MAX_MODEL_BYTES + 1)
     except OSError as exc:
-        raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise ModelError(f"{p}: cannot read ({exc.strerror or exc})") from exc
     if len(data) > MAX_MODEL_BYTES:
         raise ModelError(f"{p}: over the runtime's model size limit of {MAX_MODEL_BYTES // 2**20} MiB")
     return data

@@ -44,7 +44,7 @@ def _manifest(path: Path) -> dict[str, Any] | None:
         data = documents.read_json(documents.MANIFEST, manifest)
     except ModelError as exc:
         reason = str(exc).removeprefix(str(manifest)).lstrip(": ")
-        raise ModelError(f"{manifest}: unreadable manifest beside the model ({reason})") from None
+        raise ModelError(f"{manifest}: unreadable manifest beside the model ({reason})") from exc
     return data if isinstance(data, dict) else None
 
 

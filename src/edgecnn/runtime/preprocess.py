@@ -103,7 +103,7 @@ def open_image(path: str | os.PathLike[str], gray: bool = False) -> Image.Image:
     try:
         info = os.stat(p)
     except OSError as exc:
-        raise ImageError(f"{p}: {os_problem(exc, p)}") from None
+        raise ImageError(f"{p}: {os_problem(exc, p)}") from exc
     if stat.S_ISDIR(info.st_mode):
         raise ImageError(f"{p}: is a folder, not an image")
     if not stat.S_ISREG(info.st_mode):
@@ -243,7 +243,7 @@ def to_gray(source: ImageSource, color_order: str = "RGB") -> np.ndarray:
         try:
             return pil_to_gray(img)
         except ImageError as exc:  # e.g. a float TIFF with NaN pixels: say which file
-            raise ImageError(f"{source}: {exc}") from None
+            raise ImageError(f"{source}: {exc}") from exc
     if isinstance(source, Image.Image):
         return pil_to_gray(ImageOps.exif_transpose(source) or source)
     if isinstance(source, np.ndarray):
@@ -411,7 +411,7 @@ def prepare(
     try:
         return _prepared(picture, size, invert)
     except NoItem as exc:  # a file's answer names the file, as its read errors do
-        raise NoItem(f"{source}: {exc}") from None
+        raise NoItem(f"{source}: {exc}") from exc
 
 
 def _prepared(picture: "_Picture", size: tuple[int, int], invert: bool | None) -> np.ndarray:

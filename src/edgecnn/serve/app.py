@@ -59,7 +59,7 @@ def classify_upload(clf: Classifier, data: bytes, top_k: int, min_score: float) 
     except ImageError:
         raise
     except Exception as exc:  # a decoder or preprocessing bug on one odd picture: 400, the server goes on
-        raise ImageError(f"cannot process this image ({one_line(exc, typed=True)})") from None
+        raise ImageError(f"cannot process this image ({one_line(exc, typed=True)})") from exc
     t2 = time.perf_counter()
     predictions = clf.classify_prepared(pixels[None], top_k)[0] if pixels is not None else []
     t3 = time.perf_counter()
@@ -106,7 +106,7 @@ async def upload_bytes(request: Request, cap: int) -> bytes:
     try:
         form = await MultiPartParser(request.headers, chunks(), max_files=1, max_fields=16, max_part_size=cap).parse()
     except MultiPartException as exc:
-        raise ImageError(f"malformed multipart form ({exc.message})") from None
+        raise ImageError(f"malformed multipart form ({exc.message})") from exc
     try:
         for _, value in form.multi_items():
             if isinstance(value, UploadFile):

@@ -45,7 +45,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else one_line(exc)})") from None
+        raise UsageError(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else one_line(exc)})") from exc
 
 
 def url_of(sock: socket.socket, token: str | None) -> str:
