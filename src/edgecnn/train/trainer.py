@@ -220,7 +220,20 @@ def best_epoch(rows: list[dict[str, float]], metric: str) -> int:
     return int(pick(scored, key=lambda r: r[metric])["epoch"])
 
 
-def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Log) -> tuple:
+@dataclass
+class Fitted:
+    """What either training path hands back to `_train`: the model and what train.json records of the fit."""
+
+    model: Any
+    history: Any
+    split_sizes: dict[str, int]
+    fit_seconds: float
+    test_loss: float
+    test_accuracy: float
+    replicas: int = 1
+
+
+def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Log) -> Fitted:
     """The single-process path: plain Keras, reproducible on CPU."""
     from ..tfenv import set_determinism
     from .model import build_model
@@ -233,12 +246,12 @@ def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Log
     history = fit(model, split, plan, dataset.num_classes, config.seed, log, plan.batch_size)
     fit_seconds = time.perf_counter() - fit_started
     test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, plan.batch_size)
-    return model, history, split.sizes(), fit_seconds, test_loss, test_acc, 1
+    return Fitted(model, history, split.sizes(), fit_seconds, test_loss, test_acc)
 
 
 def _train_distributed(
     dataset: Dataset, config: TrainConfig, plan: Recipe, cluster: Cluster | None, log: Log
-) -> tuple:
+) -> Fitted:
     """mirrored / multiworker: model built and compiled inside strategy.scope().
 
     The test set is evaluated through the strategy as well: every worker must take
@@ -273,7 +286,7 @@ def _train_distributed(
         history = fit(model, split, plan, dataset.num_classes, config.seed, log, global_batch)
         fit_seconds = time.perf_counter() - fit_started
         test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, global_batch)
-    return model, history, split.sizes(), fit_seconds, test_loss, test_acc, replicas
+    return Fitted(model, history, split.sizes(), fit_seconds, test_loss, test_acc, replicas)
 
 
 def distribution_report(config: TrainConfig, batch_size: int, cluster: Cluster | None, replicas: int) -> dict[str, Any]:
@@ -322,10 +335,11 @@ def _train(config: TrainConfig, cluster: Cluster | None, out: Path, log: Log) ->
         f"keeps the best {plan.select_on}")
 
     if config.strategy == "default":
-        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_default(dataset, config, plan, log)
+        fitted = _train_default(dataset, config, plan, log)
     else:
-        model, history, sizes, fit_seconds, test_loss, test_acc, replicas = _train_distributed(
-            dataset, config, plan, cluster, log)
+        fitted = _train_distributed(dataset, config, plan, cluster, log)
+    model, history, sizes, fit_seconds = fitted.model, fitted.history, fitted.split_sizes, fitted.fit_seconds
+    test_loss, test_acc, replicas = fitted.test_loss, fitted.test_accuracy, fitted.replicas
     rows = history_rows(history)
     best = best_epoch(rows, plan.select_on)
     log(f"test accuracy {test_acc:.4f}  loss {test_loss:.4f}{tag}")
