@@ -11,9 +11,11 @@ EXAMPLES = """  edgecnn doctor
   edgecnn doctor --model model_int8.tflite     # also load the model as classify would
   edgecnn doctor --json
 
-Reports OS and architecture (32-bit ARM has no ai-edge-litert wheels), Python, which
-interpreters and camera stacks import, cores and threads, each problem with its fix.
-Exit status 1 when something is broken (FAIL), else 0.
+Reports OS and architecture (32-bit ARM has no ai-edge-litert wheels), Python, then
+imports each interpreter and camera module for real, each in its own child process: an
+import that fails is a FAIL with its reason ("installed but fails to import", a numpy
+mismatch with both numpys and the fix), told apart from "not installed". Then cores and
+threads, each problem with its fix. Exit status 1 when something is broken (FAIL), else 0.
 """
 
 
