@@ -13,8 +13,10 @@ embedded metadata, labels and manifest as a real run:
     model_int8.tflite  model_float32.tflite  model_float16.tflite  model.onnx
     manifest.json  labels.txt               (one `convert` run, like converted_dir)
     uint8/model_int8.tflite (+ manifest.json, labels.txt)   (`convert --uint8-io`)
-    keras_probabilities.npy   the Keras model's softmax on the synthetic test images
-    reference.json            what those images are (seed, count, sha256 of the pixels)
+    reference_images.png      the synthetic test images themselves, 20 per row (committed, so a
+                              Pi whose numpy/Pillow would draw them differently tests the same pixels)
+    keras_probabilities.npy   the Keras model's softmax on those images
+    reference.json            what those images are (seed, count, labels, sha256 of the pixels)
 
 The Keras model itself is not kept: the runtime tests compare every format with the
 .npy reference instead. tests/convert/test_golden_models.py regenerates the set and
@@ -44,8 +46,10 @@ CALIBRATION_SAMPLES = 200
 FORMATS = ["int8", "float32", "float16", "onnx"]
 #: The synthetic test images the reference probabilities are for (tests/runtime/conftest.py makes them).
 REFERENCE_SEED = 1_000_003
-REFERENCE_COUNT = 1000
+REFERENCE_COUNT = 400  # 400 images: a 247 KB PNG
 REFERENCE_FILE = "reference.json"
+IMAGES_FILE = "reference_images.png"
+IMAGES_PER_ROW = 20
 PROBABILITIES_FILE = "keras_probabilities.npy"
 UINT8_FOLDER = "uint8"
 
@@ -103,8 +107,23 @@ def reference(model_path: Path) -> tuple[np.ndarray, dict]:
     model = keras.models.load_model(model_path, compile=False)
     probabilities = np.asarray(model.predict(to_model_input(images), batch_size=256, verbose=0), np.float32)
     info = {"seed": REFERENCE_SEED, "count": REFERENCE_COUNT, "images_sha256": images_digest(images),
-            "keras_accuracy": float(np.mean(probabilities.argmax(1) == labels)), "synthetic": True}
+            "keras_accuracy": float(np.mean(probabilities.argmax(1) == labels)), "synthetic": True,
+            "labels": [int(label) for label in labels]}
     return probabilities, info
+
+
+def images_to_grid(images: np.ndarray) -> np.ndarray:
+    """(N, H, W) images as one (N/IMAGES_PER_ROW * H, IMAGES_PER_ROW * W) picture, row by row."""
+    n, h, w = images.shape
+    return images.reshape(n // IMAGES_PER_ROW, IMAGES_PER_ROW, h, w).transpose(0, 2, 1, 3).reshape(
+        n // IMAGES_PER_ROW * h, IMAGES_PER_ROW * w)
+
+
+def grid_to_images(grid: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """The inverse of images_to_grid (tests/runtime/conftest.py reads the committed PNG with it)."""
+    h, w = size
+    rows, cols = grid.shape[0] // h, grid.shape[1] // w
+    return grid.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(rows * cols, h, w)
 
 
 def images_digest(images: np.ndarray) -> str:
@@ -129,6 +148,12 @@ def make(out: Path, log=print) -> Path:
         convert(ConvertConfig(formats=["int8"], out=str(staged / UINT8_FOLDER), uint8_io=True, **common), log=quiet)
         probabilities, info = reference(model_path)
         np.save(staged / PROBABILITIES_FILE, probabilities)
+        from PIL import Image
+
+        from edgecnn.datasets.synthetic import synthetic_images
+
+        Image.fromarray(images_to_grid(synthetic_images(REFERENCE_COUNT, REFERENCE_SEED)[0])).save(
+            staged / IMAGES_FILE, optimize=True)
         (staged / REFERENCE_FILE).write_text(json.dumps(info, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)

@@ -24,7 +24,7 @@ pytest.importorskip("tensorflow")
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "runtime" / "golden"
 BYTE_IDENTICAL = ["model_int8.tflite", "model_float32.tflite", "model_float16.tflite", "uint8/model_int8.tflite",
-                  "labels.txt", "uint8/labels.txt", "keras_probabilities.npy", "reference.json"]
+                  "labels.txt", "uint8/labels.txt", "keras_probabilities.npy", "reference.json", "reference_images.png"]
 
 
 def _script():

@@ -25,7 +25,7 @@ from PIL import Image
 
 #: The committed golden set (scripts/make_golden_models.py writes it).
 GOLDEN = Path(__file__).resolve().parent / "golden"
-#: The synthetic test split the golden reference probabilities are for (seed 0, test offset).
+#: The synthetic test images the golden reference probabilities are for (reference_images.png).
 REFERENCE = json.loads((GOLDEN / "reference.json").read_text())
 TEST_SEED = REFERENCE["seed"]
 N_AGREEMENT = REFERENCE["count"]
@@ -33,6 +33,8 @@ N_AGREEMENT = REFERENCE["count"]
 
 #: Whether ONNX Runtime is installed: the [pi] extra has only a TFLite interpreter.
 HAVE_ONNXRUNTIME = importlib.util.find_spec("onnxruntime") is not None
+#: Whether ai-edge-litert is installed (not on 32-bit Pi OS, where tflite-runtime runs the models).
+HAVE_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 #: For tests of a .onnx model: skipped, with the reason, where onnxruntime is not installed (a Pi).
 needs_onnxruntime = pytest.mark.skipif(not HAVE_ONNXRUNTIME,
                                        reason="onnxruntime is not installed (pip install 'edgecnn[onnx]')")
@@ -70,23 +72,23 @@ def int8_model(models: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def test_images() -> tuple[np.ndarray, np.ndarray]:
-    """Ready 28x28 uint8 images of the synthetic test split and their labels."""
-    from edgecnn.datasets.synthetic import synthetic_images
+    """The golden set's 28x28 uint8 synthetic test images and their labels, read from the committed PNG.
 
-    return synthetic_images(N_AGREEMENT, TEST_SEED)
+    Committed rather than drawn again: another numpy or Pillow (a Pi's) may draw the
+    synthetic set slightly differently, and the reference probabilities are for these pixels.
+    """
+    with Image.open(GOLDEN / "reference_images.png") as grid:
+        pixels = np.asarray(grid.convert("L"))
+    rows, cols = pixels.shape[0] // 28, pixels.shape[1] // 28
+    images = np.ascontiguousarray(pixels.reshape(rows, 28, cols, 28).transpose(0, 2, 1, 3).reshape(-1, 28, 28))
+    digest = hashlib.sha256(images.tobytes()).hexdigest()
+    assert digest == REFERENCE["images_sha256"], "tests/runtime/golden/reference_images.png does not match reference.json"
+    return images, np.asarray(REFERENCE["labels"], np.int64)
 
 
 @pytest.fixture(scope="session")
 def keras_probabilities(test_images: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """What the Keras model said about test_images (saved with the golden set): every format must agree.
-
-    Fails, rather than compares against the wrong pictures, when this numpy/Pillow draws
-    the synthetic images differently from the machine that made the golden set.
-    """
-    digest = hashlib.sha256(np.ascontiguousarray(test_images[0]).tobytes()).hexdigest()
-    assert digest == REFERENCE["images_sha256"], (
-        "the synthetic test images differ from those the golden reference was computed on "
-        "(another numpy or Pillow drawing?); run scripts/make_golden_models.py")
+    """What the Keras model said about test_images (saved with the golden set): every format must agree."""
     return np.load(GOLDEN / "keras_probabilities.npy")
 
 
