@@ -41,3 +41,23 @@ def test_bad_bytes_are_one_line_without_a_file_name(tmp_path, make, words):
     with pytest.raises(ImageError) as info:
         open_image_bytes(make(tmp_path))
     assert str(info.value).startswith(words.split(" (")[0]) and "\n" not in str(info.value)
+
+
+def test_exif_orientation_with_a_pillow_that_has_no_in_place(tmp_path, monkeypatch):
+    """Debian bookworm's Pillow 9.4 has exif_transpose without `in_place` (added in 10.0): still upright.
+
+    Its signature is stood in for by a wrapper that refuses the keyword, as 9.4 does; the
+    real Pillow 9.4 runs this in `make pi-check`'s bookworm roots.
+    """
+    from PIL import ImageOps
+
+    real = ImageOps.exif_transpose
+
+    def pillow_9_4(image, **kwargs):
+        if kwargs:
+            raise TypeError("exif_transpose() got an unexpected keyword argument 'in_place'")
+        return real(image)
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", pillow_9_4)
+    (tmp_path / "phone.jpg").write_bytes(exif_rotated_jpeg())
+    assert open_image(tmp_path / "phone.jpg").size == (40, 60)

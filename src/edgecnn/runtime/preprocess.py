@@ -153,10 +153,19 @@ def _decode(source: Path | io.BytesIO, prefix: str, gray: bool) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an unrotated image
-            return img
+            return _exif_upright(img)
     except Exception:  # a broken EXIF block should not lose an otherwise good picture
         return img
+
+
+def _exif_upright(img: Image.Image) -> Image.Image:
+    """`img` turned as its EXIF orientation says: in place where Pillow can (10.0+: no copy of an
+    unrotated image), else a transposed copy (Debian bookworm's Pillow 9.4 has no `in_place`)."""
+    try:
+        ImageOps.exif_transpose(img, in_place=True)
+        return img
+    except TypeError:
+        return ImageOps.exif_transpose(img) or img
 
 
 def pil_to_gray(img: Image.Image) -> np.ndarray:
