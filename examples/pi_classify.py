@@ -24,7 +24,7 @@ import argparse
 import sys
 
 try:
-    from edgecnn.errors import EdgecnnError
+    from edgecnn.errors import EdgecnnError, ExitStatus
     from edgecnn.runtime import Classifier
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
@@ -66,16 +66,16 @@ def main(argv: list[str] | None = None) -> int:
             stats = run_camera(clf, open_source(args.source), max_frames=args.max_frames, top_k=args.top_k,
                                as_json=args.json, min_score=args.min_score)
             print(f"{stats.frames} frames in {stats.seconds:.2f} s", file=sys.stderr)
-            return 0
+            return ExitStatus.SUCCESS
         summary = print_results(clf, expand_paths(args.images), args.top_k, args.json, sys.stdout, sys.stderr,
                                 args.workers, min_score=args.min_score)
         print(summary.line(clf), file=sys.stderr)
-        return 1 if summary.failed else 0
+        return ExitStatus.SOME_FAILED if summary.failed else ExitStatus.SUCCESS
     except EdgecnnError as exc:
         print(f"pi_classify: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return ExitStatus.INTERRUPTED
 
 
 if __name__ == "__main__":

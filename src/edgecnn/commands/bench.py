@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from ..errors import ExitStatus
 from .common import add_list_argument, add_subcommand, positive_int
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     check_before_running(config)
     result = run_bench(config)  # progress through edgecnn.log: stdout, or stderr with --json
     print(json.dumps(result, indent=2) if args.json else format_result(result))
-    return 0
+    return ExitStatus.SUCCESS
 
 
 def check_before_running(config: BenchConfig) -> None:

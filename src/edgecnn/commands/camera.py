@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import ExitStatus
 from .classify import add_model_args
 from .common import add_subcommand
 
@@ -94,4 +95,4 @@ def run(args: argparse.Namespace) -> int:
         print(speed_line(stats, source), file=sys.stderr)
         if args.save and stats.frames:
             print(f"annotated video: {args.save}", file=sys.stderr)
-    return 0
+    return ExitStatus.SUCCESS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import ExitStatus
 from .common import add_subcommand
 
 EXAMPLES = """  edgecnn classify --model artifacts/model_int8.tflite photo.jpg
@@ -69,4 +70,4 @@ def run(args: argparse.Namespace) -> int:
     summary = print_results(clf, expand_paths(args.paths), args.top_k, args.json, sys.stdout, sys.stderr,
                             args.workers, min_score=args.min_score)
     print(summary.line(clf), file=sys.stderr)
-    return 1 if summary.failed else 0
+    return ExitStatus.SOME_FAILED if summary.failed else ExitStatus.SUCCESS

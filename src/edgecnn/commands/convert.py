@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import ExitStatus
 from ..formats import FORMAT_NAMES, FORMATS
 from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
 
@@ -65,4 +66,4 @@ def run(args: argparse.Namespace) -> int:
         raise
     if args.json:
         print(json.dumps(result.manifest, indent=2))
-    return 0
+    return ExitStatus.SUCCESS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import ExitStatus
 from .common import add_subcommand
 
 EXAMPLES = """  edgecnn doctor
@@ -31,4 +32,4 @@ def run(args: argparse.Namespace) -> int:
 
     checks = run_checks(args.model)
     print(json.dumps(as_dicts(checks), indent=2) if args.json else format_checks(checks))
-    return 1 if any(c.status == FAIL for c in checks) else 0
+    return ExitStatus.SOME_FAILED if any(c.status == FAIL for c in checks) else ExitStatus.SUCCESS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import ExitStatus
 from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn evaluate --model artifacts/model.keras --model artifacts/model_int8.tflite
@@ -35,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
     check_config(config)
     result = evaluate(config)  # progress through edgecnn.log: stdout, or stderr with --json
     print(json.dumps(result, indent=2) if args.json else format_report(result))
-    return 0
+    return ExitStatus.SUCCESS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import ExitStatus
 from .common import DATA_DIR_HELP, add_subcommand
 
 EXAMPLES = """  edgecnn pipeline --out artifacts                      # the full edgecnn recipe on Fashion-MNIST
@@ -39,4 +40,4 @@ def run(args: argparse.Namespace) -> int:
                             seed=args.seed, out=args.out, calibration_samples=args.calibration_samples,
                             bench_runs=args.bench_runs)
     result = run_pipeline(config)  # progress through edgecnn.log (stdout; -q: warnings only)
-    return 3 if result.verification_failure else 0
+    return ExitStatus.VERIFICATION_FAILED if result.verification_failure else ExitStatus.SUCCESS

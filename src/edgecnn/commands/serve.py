@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from ..errors import ExitStatus
 from .camera import add_source_args, check_source_args
 from .classify import add_model_args
 from .common import add_subcommand
@@ -78,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"edgecnn: {clf.describe()}; camera: {live.source.name if live else 'none (--source none)'}",
           file=sys.stderr)
     run_server(app, live, sock, args.token)
-    return 0
+    return ExitStatus.SUCCESS

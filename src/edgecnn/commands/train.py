@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import ExitStatus
 from .common import add_dataset_args, add_subcommand
 
 EXAMPLES = """  edgecnn train --summary
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         from ..train.model import build_model, summary_text
 
         print(summary_text(build_model()))
-        return 0
+        return ExitStatus.SUCCESS
     from ..train.trainer import TrainConfig, train
 
     config = TrainConfig(
@@ -78,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
         connect_timeout=args.connect_timeout,
     )
     train(config)  # progress through edgecnn.log (stdout; -q: warnings only)
-    return 0
+    return ExitStatus.SUCCESS
