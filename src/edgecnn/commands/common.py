@@ -15,11 +15,19 @@ DATA_DIR_HELP = ("folder holding the four Fashion-MNIST IDX files (else $EDGECNN
                  "evaluate first try the folder recorded in the train.json beside the model)")
 
 
-def add_dataset_args(parser: argparse.ArgumentParser, default: str | None = "fashion-mnist") -> None:
-    parser.add_argument("--dataset", default=default, help=f"dataset: {DATASET_CHOICES}")
+def add_dataset_args(parser: argparse.ArgumentParser, recorded: bool = False) -> None:
+    """--dataset, --data-dir, --seed and --limit: the one definition for train, convert, evaluate and pipeline.
+
+    `recorded`: a command working on a trained model (convert, evaluate), whose defaults are
+    the values train.json beside the model recorded (so these flags default to None here).
+    """
+    beside = "; default: the one in train.json beside the model" if recorded else ""
+    parser.add_argument("--dataset", default=None if recorded else "fashion-mnist",
+                        help=f"dataset: {DATASET_CHOICES}{beside}")
     parser.add_argument("--data-dir", help=DATA_DIR_HELP)
-    parser.add_argument("--seed", type=int, default=0, help="random seed (data split, synthetic set, weights)")
-    parser.add_argument("--limit", type=int, help="use at most N training images (and N/6 test images)")
+    parser.add_argument("--seed", type=int, default=None if recorded else 0,
+                        help=f"random seed (data split, synthetic set, weights, calibration draw){beside}")
+    parser.add_argument("--limit", type=int, help=f"use at most N training images (and N/6 test images){beside}")
 
 
 def add_subcommand(sub: argparse._SubParsersAction, name: str, help_text: str, examples: str) -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import json
 
 from ..errors import ExitStatus
 from ..formats import FORMAT_NAMES, FORMATS
-from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
+from .common import add_dataset_args, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn convert artifacts/model.keras                 # int8 TFLite (the Pi format)
   edgecnn convert artifacts/model.keras --all            # every format
@@ -35,10 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--uint8-io", action="store_true", help="int8 model takes and returns uint8 instead of int8")
     p.add_argument("--calibration-samples", type=int, default=500, metavar="N",
                    help="class-balanced training images that set the int8 ranges")
-    p.add_argument("--dataset", help="dataset (as for train); default: the one in train.json beside the model")
-    p.add_argument("--data-dir", help=DATA_DIR_HELP)
-    p.add_argument("--seed", type=int, help="seed for the dataset split and the calibration draw; default: train.json's")
-    p.add_argument("--limit", type=int, help="use at most N training images (as for train); default: train.json's")
+    add_dataset_args(p, recorded=True)
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (13-18)")
     p.add_argument("--max-int8-drop", type=float, default=1.0, metavar="PP",
                    help="largest accuracy drop (percentage points) an int8 artifact may show before exit 3")

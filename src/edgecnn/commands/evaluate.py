@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import ExitStatus
-from .common import DATA_DIR_HELP, add_list_argument, add_subcommand
+from .common import add_dataset_args, add_list_argument, add_subcommand
 
 EXAMPLES = """  edgecnn evaluate --model artifacts/model.keras --model artifacts/model_int8.tflite
   edgecnn evaluate --model artifacts/model_int8.tflite,artifacts/model_float32.tflite
@@ -20,10 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = add_subcommand(sub, "evaluate", "accuracy, per-class precision/recall, agreement and confusion matrix of models", EXAMPLES)
     add_list_argument(p, "--model", required=True, keep_files=True, metavar="MODEL",
                       help="a .keras, .tflite or .onnx model; several are compared side by side")
-    p.add_argument("--dataset", help="fashion-mnist, synthetic or folder:DIR (default: the one recorded beside the model)")
-    p.add_argument("--data-dir", help=DATA_DIR_HELP)
-    p.add_argument("--seed", type=int, help="dataset seed (default: the one in train.json beside the model, else 0)")
-    p.add_argument("--limit", type=int, help="use at most N training images and N/6 test images (default: train.json's)")
+    add_dataset_args(p, recorded=True)
     p.add_argument("--plots", metavar="DIR", help="write one confusion-matrix PNG per model here (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ExitStatus
-from .common import DATA_DIR_HELP, add_subcommand
+from .common import add_dataset_args, add_subcommand
 
 EXAMPLES = """  edgecnn pipeline --out artifacts                      # the full edgecnn recipe on Fashion-MNIST
   edgecnn pipeline --epochs 5 --out artifacts/quick
@@ -14,17 +14,12 @@ EXAMPLES = """  edgecnn pipeline --out artifacts                      # the full
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..datasets import DATASET_CHOICES
-
     p = add_subcommand(sub, "pipeline", "train, convert to every format, evaluate, bench, and write report.md", EXAMPLES)
-    p.add_argument("--dataset", default="fashion-mnist", help=f"dataset: {DATASET_CHOICES}")
-    p.add_argument("--data-dir", help=DATA_DIR_HELP)
+    add_dataset_args(p)
     from ..train.recipes import DEFAULT_RECIPE, RECIPES
 
     p.add_argument("--recipe", choices=list(RECIPES), default=DEFAULT_RECIPE, help="training recipe (see train --help)")
     p.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
-    p.add_argument("--limit", type=int, help="use at most N training images (and N/6 test images)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the data split, weights and calibration")
     p.add_argument("--calibration-samples", type=int, default=500,
                    help="training images the int8 conversions calibrate on")
     p.add_argument("--bench-runs", type=int, default=200, help="timed inferences per model and thread count")
