@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             command = best(lambda: cli(args.model, folder, args.workers), args.repeat)
             n = len(files)
             print(f"\n{name}: floor {n / f:.0f} images/s ({1e6 * f_cpu / n:.0f} us CPU per image)")
-            for label, (seconds, cpu) in ((f"library --workers 1", serial), (f"library --workers {workers}", parallel),
+            for label, (seconds, cpu) in (("library --workers 1", serial), (f"library --workers {workers}", parallel),
                                           (f"cli (whole command, --workers {workers})", command)):
                 print(f"  {label:<40} {n / seconds:7.0f} images/s  {f / seconds:5.2f}x the floor  "
                       f"{1e6 * cpu / n:5.0f} us CPU per image")

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Iterator
 
-from .errors import EdgecnnError, UsageError, WriteError
+from .errors import UsageError, WriteError  # WriteError: also imported from here
 
 STAGING_PREFIX = ".edgecnn-staging-"
 _commits = 0  # output sets committed by this process; see commits_done()

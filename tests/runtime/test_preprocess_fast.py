@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgecnn.runtime import preprocess
 from edgecnn.runtime.preprocess import (
     FOREGROUND_FRACTION,
     border_level,
