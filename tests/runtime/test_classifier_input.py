@@ -105,12 +105,24 @@ def test_float_arrays_0_1_and_0_255_agree_with_uint8(model, test_images):
 
 @pytest.mark.parametrize("invert", [None, True])
 def test_fast_path_gives_the_general_paths_answer(model, invert, test_images):
-    """classify of a uint8 ready array == quantize(prepare(...)) run by classify_prepared, score for score."""
+    """classify of a uint8 ready array == quantize(prepare(...)) run by classify_prepared, score for score.
+
+    The input tensors are equal; what may differ is the interpreter's arithmetic for one image
+    against a batch. Integer models give equal scores; a float model in tflite-runtime 2.14
+    (32-bit Pi OS, bookworm's fallback) differs in the last float bits between batch sizes,
+    so there the classes must be equal and the scores within 1e-6.
+    """
     clf = Classifier(model, invert=invert)
     images = test_images[0][:30]
     general = clf.classify_prepared(np.stack([clf.prepare(image) for image in images]), top_k=10)
-    assert [clf.classify(image, top_k=10) for image in images] == general
-    assert clf.classify_batch(images, top_k=10) == general
+    for answers in ([clf.classify(image, top_k=10) for image in images], clf.classify_batch(images, top_k=10)):
+        if clf.backend.input.dtype.kind == "f" and clf.backend.name != "litert":
+            assert [a[0].index for a in answers] == [g[0].index for g in general]
+            for a, g in zip(answers, general):  # by class: near-equal small scores may swap places
+                scores = {p.index: p.score for p in g}
+                assert max(abs(p.score - scores[p.index]) for p in a) < 1e-6
+        else:
+            assert answers == general
 
 
 def test_class_names_are_read_only(int8_model, test_images):
