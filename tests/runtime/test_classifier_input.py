@@ -110,7 +110,7 @@ def test_fast_path_gives_the_general_paths_answer(model, invert, test_images):
     The input tensors are equal; what may differ is the interpreter's arithmetic for one image
     against a batch. Integer models give equal scores; a float model in tflite-runtime 2.14
     (32-bit Pi OS, bookworm's fallback) differs in the last float bits between batch sizes,
-    so there the classes must be equal and the scores within 1e-6.
+    so there the best classes must be equal and the scores within 1e-5 (1.25e-6 seen).
     """
     clf = Classifier(model, invert=invert)
     images = test_images[0][:30]
@@ -120,7 +120,7 @@ def test_fast_path_gives_the_general_paths_answer(model, invert, test_images):
             assert [a[0].index for a in answers] == [g[0].index for g in general]
             for a, g in zip(answers, general):  # by class: near-equal small scores may swap places
                 scores = {p.index: p.score for p in g}
-                assert max(abs(p.score - scores[p.index]) for p in a) < 1e-6
+                assert max(abs(p.score - scores[p.index]) for p in a) < 1e-5
         else:
             assert answers == general
 
