@@ -59,3 +59,14 @@ def test_doctor_cli_reports_broken_and_crashing_camera_modules(tmp_path):
     assert "cv2 was built for numpy 1.24.2" in checks["opencv"]["detail"]
     assert checks["picamera2"]["status"] == FAIL
     assert "installed but fails to import: importing it crashed Python (SIGSEGV)" in checks["picamera2"]["detail"]
+
+
+def test_a_keras_model_in_any_spelling_is_told_to_convert(tmp_path):
+    """doctor --model on a Keras file uses the one suffix rule (formats.model_kind): .hdf5 and .H5 too."""
+    from edgecnn.runtime.doctor import FAIL, check_model
+
+    for name in ("model.keras", "model.hdf5", "MODEL.H5"):
+        path = tmp_path / name
+        path.write_bytes(b"not really a model")
+        [check] = check_model(str(path))
+        assert check.status == FAIL and check.fix.startswith(f"edgecnn convert {path}"), (name, check)

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..filenames import ARTIFACT_FILES
+from ..formats import KERAS, ONNX, TFLITE, model_kind
 from .imports import ImportStatus, probe
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
@@ -232,23 +233,32 @@ def check_threads() -> list[Check]:
                   f"--threads N sets interpreter threads (default: the interpreter's own choice)")]
 
 
-#: The fix for a model whose interpreter is not installed, per model suffix.
+#: The fix for a model whose interpreter is not installed, per model kind (formats.model_kind).
 INTERPRETER_FIXES = {
-    ".tflite": ("pip install ai-edge-litert  (32-bit Raspberry Pi OS: pip install tflite-runtime==2.14.0 'numpy<2'); "
+    TFLITE: ("pip install ai-edge-litert  (32-bit Raspberry Pi OS: pip install tflite-runtime==2.14.0 'numpy<2'); "
                 "see 'tflite models' above"),
-    ".onnx": "pip install 'edgecnn[onnx]'",
+    ONNX: "pip install 'edgecnn[onnx]'",
 }
 #: What the runtime appends to its own errors; inside doctor it would send the user in a circle.
 _SEE_DOCTOR = "; run edgecnn doctor"
 
 
-def _interpreter_missing(path: str) -> bool:
-    """True when no interpreter for this model's format imports (so the model itself is not to blame)."""
+def _interpreter_missing(kind: str) -> bool:
+    """True when no interpreter for this kind of model imports (so the model itself is not to blame)."""
     from .backends import ONNX_BACKEND, TFLITE_BACKENDS
 
-    suffix = Path(path).suffix.lower()
-    modules = [m for _, m, _ in TFLITE_BACKENDS] if suffix == ".tflite" else [ONNX_BACKEND] if suffix == ".onnx" else []
+    modules = [m for _, m, _ in TFLITE_BACKENDS] if kind == TFLITE else [ONNX_BACKEND] if kind == ONNX else []
     return bool(modules) and all(s.state != "ok" for s in probe_all(modules).values())
+
+
+def _model_kind(path: str) -> str | None:
+    """formats.model_kind (the one suffix rule), or None for a file that is no model format at all."""
+    from ..errors import ModelError
+
+    try:
+        return model_kind(path, keras_ok=True)
+    except ModelError:
+        return None
 
 
 def check_model(path: str) -> list[Check]:
@@ -260,10 +270,10 @@ def check_model(path: str) -> list[Check]:
         return [Check("model", OK, Classifier(path).describe())]
     except EdgecnnError as exc:
         detail = str(exc).replace(_SEE_DOCTOR, "")
-        suffix = Path(path).suffix.lower()
-        if suffix in INTERPRETER_FIXES and _interpreter_missing(path):
-            return [Check("model", FAIL, f"{detail} (the model was not checked)", INTERPRETER_FIXES[suffix])]
-        if suffix in (".keras", ".h5"):
+        kind = _model_kind(path)
+        if kind in INTERPRETER_FIXES and _interpreter_missing(kind):
+            return [Check("model", FAIL, f"{detail} (the model was not checked)", INTERPRETER_FIXES[kind])]
+        if kind == KERAS:
             return [Check("model", FAIL, detail, f"edgecnn convert {path}, then: edgecnn doctor --model "
                           f"{Path(path).with_name(ARTIFACT_FILES['int8'])}")]
         if not Path(path).exists():
