@@ -428,7 +428,7 @@ def _prepared(picture: "_Picture", size: tuple[int, int], invert: bool | None) -
     if picture.shape == (height, width):
         gray = picture.gray()
         if invert is None:
-            invert = border_level(gray) > POLARITY_THRESHOLD
+            invert = needs_inversion(gray)
         if int(gray.max()) - int(gray.min()) < MIN_CONTRAST:
             raise NoItem(f"no item: a {width}x{height} picture with no contrast (all pixels within {MIN_CONTRAST} levels)")
         return np.ascontiguousarray(255 - gray if invert else gray)
@@ -540,7 +540,7 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
     origin = (step // 2, step // 2)
     grid = picture.grid(step, origin)
     if invert is None:
-        invert = border_level(grid.astype(np.uint8)) > POLARITY_THRESHOLD
+        invert = needs_inversion(grid.astype(np.uint8))
     if invert:
         grid = 255.0 - grid
     ring, u, v, cells, design = _layout(grid.shape, step, origin, (h, w))
