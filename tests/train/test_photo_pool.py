@@ -46,3 +46,20 @@ def test_photos_on_by_default_for_fashion_mnist_only() -> None:
     for bad in (-0.1, 1.5):
         with pytest.raises(UsageError, match="--photos must be a share between 0 and 1"):
             TrainConfig(photos=bad).validate()
+
+
+def test_pool_is_the_same_with_any_number_of_worker_processes(monkeypatch) -> None:
+    import edgecnn.train.data as data
+
+    monkeypatch.setattr(data, "POOL_CHUNK", 7)  # several chunks, dealt to different workers
+    x = tiles(30)
+    one = photo_pool(x, 0.8, seed=5, log=lambda m: None, workers=1)
+    lines: list[str] = []
+    two = photo_pool(x, 0.8, seed=5, log=lines.append, workers=2)
+    assert one[1].sum() == 24
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert "2 process(es)" in lines[0]
+    chosen = np.flatnonzero(one[1])  # every variant numbered by its place in the whole pool, not in its chunk
+    last = np.rint(x[chosen[-1], ..., 0] * 255).astype(np.uint8)
+    expected = prepare(variant(last, len(chosen) - 1, 5, POOL_MAX_SIDE).pixels) / 255.0
+    np.testing.assert_allclose(two[0][chosen[-1], ..., 0], expected, atol=1e-6)

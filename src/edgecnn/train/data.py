@@ -27,36 +27,68 @@ logger = get_logger(__name__)
 PHOTO_PROBABILITY = 0.5
 #: Pool pictures are made in frames up to this long side: ten times faster than 1280x960.
 POOL_MAX_SIDE = 320
+#: Pool pictures per task given to a worker process.
+POOL_CHUNK = 500
 
 
 def photo_pool(x: np.ndarray, share: float, seed: int,
-               log: Log = logger.info) -> tuple[np.ndarray, np.ndarray] | None:
+               log: Log = logger.info, workers: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Photo versions of a seeded `share` of `x` (float32 (N, 28, 28, 1) in 0..1), made once.
 
     Returns (photos, pooled): photos has x's shape and dtype (zeros where not pooled),
     pooled marks the images that have one; None when share is 0. A picture that
     `prepare` calls "no item" keeps no photo version (counted in the log line).
+
+    The pictures are made in `workers` processes (default: the cores this process may
+    use), POOL_CHUNK images per task. Each picture is seeded by (seed, its place in the
+    pool), so the pool is the same whatever the number of workers. Workers are spawned,
+    not forked: TensorFlow's threads are running in this process by now.
     """
     if share <= 0:
         return None
+    from ..runtime.parallel import default_workers
+
+    started = time.perf_counter()
+    chosen = np.sort(np.random.default_rng((seed, 12)).permutation(len(x))[:int(round(share * len(x)))])
+    tiles = np.rint(x[chosen, ..., 0] * 255).astype(np.uint8)
+    tasks = [(tiles[start:start + POOL_CHUNK], start, seed) for start in range(0, len(chosen), POOL_CHUNK)]
+    workers = min(workers or default_workers(), len(tasks))
+    if workers <= 1:
+        parts = [_pool_part(task) for task in tasks]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
+            parts = list(executor.map(_pool_part, tasks))
+    pixels = np.concatenate([p[0] for p in parts])
+    made = np.concatenate([p[1] for p in parts])
+    photos = np.zeros_like(x)
+    pooled = np.zeros(len(x), bool)
+    photos[chosen[made], ..., 0] = pixels[made].astype(np.float32) / 255.0
+    pooled[chosen[made]] = True
+    log(f"photo pool: {pooled.sum()} of {len(x)} training images as photo-like pictures through prepare "
+        f"({len(chosen) - pooled.sum()} answered 'no item'), {workers} process(es), "
+        f"{time.perf_counter() - started:.0f} s")
+    return photos, pooled
+
+
+def _pool_part(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of the pool: (uint8 prepared pictures, made) for tiles numbered from `first`."""
     from ..datasets.photos import variant
     from ..errors import NoItem
     from ..runtime.preprocess import prepare
 
-    started = time.perf_counter()
-    chosen = np.sort(np.random.default_rng((seed, 12)).permutation(len(x))[:int(round(share * len(x)))])
-    photos = np.zeros_like(x)
-    pooled = np.zeros(len(x), bool)
-    tiles = np.rint(x[..., 0] * 255).astype(np.uint8)
-    for n, i in enumerate(chosen):
+    tiles, first, seed = task
+    pixels = np.zeros_like(tiles)
+    made = np.zeros(len(tiles), bool)
+    for k, tile in enumerate(tiles):
         try:
-            photos[i, ..., 0] = prepare(variant(tiles[i], n, seed, POOL_MAX_SIDE).pixels, x.shape[1:3]) / 255.0
-            pooled[i] = True
+            pixels[k] = prepare(variant(tile, first + k, seed, POOL_MAX_SIDE).pixels, tile.shape)
+            made[k] = True
         except NoItem:
             continue
-    log(f"photo pool: {pooled.sum()} of {len(x)} training images as photo-like pictures through prepare "
-        f"({len(chosen) - pooled.sum()} answered 'no item'), {time.perf_counter() - started:.0f} s")
-    return photos, pooled
+    return pixels, made
 
 
 def batches(x: np.ndarray, y: np.ndarray, *, batch_size: int, num_classes: int, seed: int,
