@@ -28,6 +28,7 @@ try:
     from edgecnn.runtime import Classifier
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
+    from edgecnn.runtime.views import CHOICES as VIEW_CHOICES
 except ImportError as exc:  # the one thing to install
     sys.exit(f"pi_classify: {exc}; install edgecnn's wheel (make wheel builds it) with its [pi] extra: pip install './edgecnn-VERSION-py3-none-any.whl[pi]'")
 
@@ -42,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="interpreter threads")
     p.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
                    help="force polarity (default: decided from each picture's border)")
+    p.add_argument("--views", choices=VIEW_CHOICES, default="auto",
+                   help="test-time views averaged per answer (default auto: the model's own; none: one run)")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
     p.add_argument("--min-score", type=float, default=0.0, help="best score under this (0..1): 'uncertain'")
     p.add_argument("--workers", type=int, default=None, help="processes reading images (default: the cores)")
@@ -59,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        clf = Classifier(args.model, num_threads=args.threads, invert=args.invert)
+        clf = Classifier(args.model, num_threads=args.threads, invert=args.invert, views=args.views)
         if args.camera:
             from edgecnn.runtime.camera import open_source, run_camera
 

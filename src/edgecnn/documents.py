@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from . import filenames
 from .errors import EdgecnnError, ModelError, UsageError, one_line
+from .runtime.views import VIEW_SETS
 
 #: Nesting of arrays and objects; edgecnn's own documents use at most 5.
 MAX_DEPTH = 16
@@ -250,6 +251,7 @@ EMBEDDED_METADATA_SCHEMA = Obj({
     "output": TENSOR,
     "preprocessing": PREPROCESSING,
     "dataset": Obj({"name": Str(), "synthetic": Bool()}),
+    "views": OneOf(tuple(VIEW_SETS)),
 })
 
 ARTIFACT = Obj({

@@ -179,6 +179,6 @@ def test_pi_classify_imports_only_the_runtime():
     imports = re.findall(r"^\s*(?:from|import) (\S+)", source, re.M)
     assert {i for i in imports if i.startswith("edgecnn")} <= {"edgecnn.errors", "edgecnn.runtime",
                                                               "edgecnn.runtime.files", "edgecnn.runtime.report",
-                                                              "edgecnn.runtime.camera"}
+                                                              "edgecnn.runtime.camera", "edgecnn.runtime.views"}
     assert not {i for i in imports if i.split(".")[0] in ("tensorflow", "cv2", "onnxruntime", "PIL", "numpy")}
     assert len(source.splitlines()) < 100

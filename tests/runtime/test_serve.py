@@ -124,6 +124,7 @@ def test_model_and_health(server, clf, int8_model):
     assert model["sha256"] == hashlib.sha256(int8_model.read_bytes()).hexdigest()
     assert model["labels"] == clf.class_names and model["format"] == "tflite"
     assert model["interpreter"]["name"] == clf.backend.name and model["input"]["height"] == 28
+    assert model["views"] == clf.views == "none"  # the golden model records no views
     status, health = server.json("GET", "/health")
     assert status == 200 and health["status"] == "ok" and health["camera"]["running"] is True
 

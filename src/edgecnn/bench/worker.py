@@ -56,7 +56,7 @@ def keras_runner(model_path: str, threads: int) -> Callable[[np.ndarray], Any]:
 def runtime_runner(model_path: str, backend: str, threads: int, batch: int) -> Callable[[np.ndarray], Any]:
     from ..runtime import Classifier
 
-    clf = Classifier(model_path, num_threads=threads, backend=backend)
+    clf = Classifier(model_path, num_threads=threads, backend=backend, views="none")  # one run per picture
     if batch == 1:
         return lambda images: clf.classify(images[0], top_k=1)
     return lambda images: clf.classify_batch(images, top_k=1)

@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-frames must be at least 1 (got {args.max_frames})")
     frame_size = check_source_args(args)
     lines = LinePolicy(args.every, args.on_change)
-    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
+    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert,
+                     views=args.views)
     source = open_source(args.source, args.open_timeout, frame_size=frame_size)
     window = False
     if not args.headless:

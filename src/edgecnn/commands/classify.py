@@ -26,7 +26,9 @@ Control characters in names and labels are escaped (\\n, \\x1b). A bad model fil
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    """--model, --threads, --backend, --invert: shared with `edgecnn camera`."""
+    """--model, --threads, --backend, --invert, --views: shared with `edgecnn camera` and `edgecnn serve`."""
+    from ..runtime.views import CHOICES
+
     p.add_argument("--model", required=True, default=argparse.SUPPRESS,
                    help="a .tflite or .onnx model (labels from its metadata, manifest.json or labels.txt beside it)")
     p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the interpreter's own choice)")
@@ -35,6 +37,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
                    help="force polarity: --invert for a dark item on a light background, --no-invert for a "
                         "light item on dark (default: decided per picture from its border)")
+    p.add_argument("--views", choices=CHOICES, default="auto",
+                   help="test-time views: each answer is the mean over the picture's mirror image and/or "
+                        "one-pixel shifts, one more model run per view (default auto: the views the model "
+                        "was trained for, from its metadata; flip-shift for edgecnn's Fashion-MNIST models, "
+                        "10 runs; none: one run)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1 (got {args.workers})")
     check_min_score(args.min_score)
-    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
+    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert,
+                     views=args.views)
     summary = print_results(clf, expand_paths(args.paths), args.top_k, args.json, sys.stdout, sys.stderr,
                             args.workers, min_score=args.min_score)
     print(summary.line(clf), file=sys.stderr)

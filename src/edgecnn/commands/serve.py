@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"edgecnn serve needs its extra ({exc.name} is missing): pip install 'edgecnn[serve]'") from exc
     warning = check_exposure(args.host, args.token, args.no_auth)
-    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert)
+    clf = Classifier(args.model, num_threads=args.threads, backend=args.backend, invert=args.invert,
+                     views=args.views)
     live = None
     if args.source != "none":
         from ..runtime.camera import open_source

@@ -7,6 +7,7 @@ contract between the two (see modelmeta's docstring).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,9 @@ import numpy as np
 from .. import __version__
 from ..datasets import Dataset
 from ..formats import BY_NAME
+from ..datasets.recorded import read_train_json
 from ..modelmeta import PREPROCESSING
+from ..runtime.views import FOR_AUGMENT
 
 
 def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = None,
@@ -34,8 +37,12 @@ def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = 
     }
 
 
-def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict) -> dict[str, Any]:
-    """The JSON object embedded under the key "edgecnn" in a .tflite or .onnx file."""
+def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict, views: str = "none") -> dict[str, Any]:
+    """The JSON object embedded under the key "edgecnn" in a .tflite or .onnx file.
+
+    `views`: the test-time views the model was trained for (`trained_views`), the
+    runtime's default (runtime/views.py).
+    """
     return {
         "format": BY_NAME[fmt].metadata_format,
         "edgecnn_version": __version__,
@@ -44,4 +51,18 @@ def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict) -> dict[
         "output": dict(out),
         "preprocessing": copy.deepcopy(PREPROCESSING),
         "dataset": {"name": dataset.name, "synthetic": bool(dataset.synthetic)},
+        "views": views,
     }
+
+
+def trained_views(model_path: Path) -> str:
+    """The views a Keras model may be shown, from the augmentation its train.json records.
+
+    A model trained on mirrored and shifted items ("flip-shift") answers a mirror image
+    or a one-pixel shift of a picture as it answers the picture, so averaging over them
+    is sound; without a train.json (a model from elsewhere) nothing is assumed: "none".
+    Raises UsageError for a train.json that edgecnn.documents rejects.
+    """
+    report = read_train_json(model_path) or {}
+    recipe = report.get("recipe") if isinstance(report.get("recipe"), dict) else {}
+    return FOR_AUGMENT.get(str(recipe.get("augment")), "none")

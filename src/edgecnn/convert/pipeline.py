@@ -23,7 +23,7 @@ from ..fsutil import OutputSet, labels_text, output_folder, sha256_file
 from ..log import Log, get_logger
 from ..runtime.modelinput import to_model_input
 from .config import ConvertConfig
-from .describe import artifact_metadata
+from .describe import artifact_metadata, trained_views
 from .manifest import Artifact, build_manifest, earlier_entries, results_table
 
 logger = get_logger(__name__)
@@ -71,7 +71,8 @@ def _run(config: ConvertConfig, model_path: Path, out: Path, log: Log) -> Conver
 
     reference = model.predict(to_model_input(dataset.x_test), batch_size=256, verbose=0).astype(np.float64)
     keras_accuracy = float(np.mean(reference.argmax(1) == dataset.y_test))
-    artifacts = [_build(fmt, model, dataset, calibration, config, log) for fmt in formats]
+    views = trained_views(model_path)
+    artifacts = [_build(fmt, model, dataset, calibration, config, views, log) for fmt in formats]
     for artifact in artifacts:
         _verify(artifact, dataset.x_test, reference, dataset.y_test, config.max_int8_drop, log)
     settings = _settings(config, choice.seed, calibration)
@@ -109,8 +110,8 @@ def _calibration(config: ConvertConfig, dataset: Dataset, formats: list[str], se
 
 
 def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | None,
-           config: ConvertConfig, log: Log) -> Artifact:
-    """One format's bytes with its description embedded."""
+           config: ConvertConfig, views: str, log: Log) -> Artifact:
+    """One format's bytes with its description embedded (`views`: describe.trained_views)."""
     started = time.perf_counter()
     log(f"converting to {fmt} ...")
     if BY_NAME[fmt].engine == TFLITE:
@@ -118,7 +119,7 @@ def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | Non
 
         raw = convert_tflite(model, fmt, calibration, config.uint8_io)
         inp, outp = tflite_io(raw)
-        data = finish_tflite(raw, artifact_metadata(fmt, dataset, inp, outp))
+        data = finish_tflite(raw, artifact_metadata(fmt, dataset, inp, outp, views))
     else:
         from .onnx_export import export_onnx, finish_onnx, onnx_io, quantize_onnx_int8
 
@@ -126,7 +127,7 @@ def _build(fmt: str, model: Any, dataset: Dataset, calibration: np.ndarray | Non
         if BY_NAME[fmt].int8:
             proto = quantize_onnx_int8(proto, calibration)
         inp, outp = onnx_io(proto)
-        data = finish_onnx(proto, artifact_metadata(fmt, dataset, inp, outp))
+        data = finish_onnx(proto, artifact_metadata(fmt, dataset, inp, outp, views))
     log(f"  {ARTIFACT_FILES[fmt]}: {len(data) / 1024:.1f} KB, input {inp['dtype']} {inp['shape']}"
         f"{_quant(inp)}, output {outp['dtype']}{_quant(outp)} ({time.perf_counter() - started:.1f} s)")
     return Artifact(fmt, ARTIFACT_FILES[fmt], data, inp, outp, BY_NAME[fmt].engine)

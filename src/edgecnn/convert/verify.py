@@ -60,7 +60,7 @@ def predict(file_name: str, model_bytes: bytes, images: np.ndarray) -> np.ndarra
         path = Path(folder) / file_name
         path.write_bytes(model_bytes)
         with quiet_stderr():
-            classifier = Classifier(path, num_threads=1)
+            classifier = Classifier(path, num_threads=1, views="none")  # the model itself, as Keras
         return in_chunks(classifier.probabilities, images, f"verifying {file_name}").astype(np.float64)
 
 

@@ -41,7 +41,7 @@ def load_keras(model_path: str) -> LoadedModel:
 def load_runtime(model_path: str) -> LoadedModel:
     from ..runtime import Classifier
 
-    clf = Classifier(model_path)
+    clf = Classifier(model_path, views="none")  # the model itself: comparable with Keras and train.json
     names = None if clf.info.labels_source == "indices" else list(clf.class_names)
     return LoadedModel(model_path, names, clf.probabilities)
 

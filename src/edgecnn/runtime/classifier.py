@@ -61,7 +61,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from ..errors import EdgecnnError, ModelError, UsageError, one_line
-from . import preprocess
+from . import preprocess, views as test_views
 from ..modelmeta import read_model
 from .backends import Backend, TensorSpec, load_backend
 from .integrity import check_manifest_digest
@@ -93,11 +93,15 @@ class Classifier:
       backend: "auto", "litert", "tflite_runtime", "tensorflow" or "onnxruntime".
       invert: None decides each picture's polarity from its border (never a ready
         array's, see the module docstring); True/False force it. Settable later (`invert`).
+      views: test-time views (runtime/views.py): "auto" takes the ones the model's
+        metadata records (a model converted by edgecnn from a flip-shift-trained Keras
+        model: "flip-shift"; else "none"); "none", "flip", "shift" or "flip-shift" force
+        a set. Each view is one more interpreter run per picture.
 
     Raises:
       UsageError: an argument of the wrong type or value (a model_path that is not a
         path, num_threads < 1, an unknown backend or one that cannot run this format,
-        invert not None/True/False).
+        invert not None/True/False, views not one of views.CHOICES).
       ModelError: a model file that is missing, not a regular file, over
         files.MAX_MODEL_BYTES, corrupt, not a one-channel image classifier, with
         labels that do not match its outputs, or that fails to run on a blank picture;
@@ -106,10 +110,11 @@ class Classifier:
     """
 
     def __init__(self, model_path: str | os.PathLike[str], num_threads: int | None = None,
-                 backend: str = "auto", invert: bool | None = None) -> None:
+                 backend: str = "auto", invert: bool | None = None, views: str = "auto") -> None:
         from ..tfenv import quiet_stderr  # stdlib only; hides "Created XNNPACK delegate" lines
 
         num_threads, invert = _check_arguments(model_path, num_threads, backend, invert)
+        test_views.check(views)
         self.path = Path(model_path)
         model = read_model(self.path)  # read and checked once: the interpreter, labels and digest check share it
         self._lock = threading.Lock()
@@ -128,6 +133,7 @@ class Classifier:
         self._ready_shapes = frozenset({(self.height, self.width), (self.height, self.width, 1), self._one_shape})
         self._in_scale, self._in_zp = _input_quantization(inp, (self.info.metadata or {}).get("input"))
         self._lut = self._pixel_table()
+        self._views = test_views.resolve(views, self.info.metadata)
         self.invert = invert  # the property: also builds the fast path's converters
         out = self.backend.output
         self._out_scale, self._out_zp = (out.scale, out.zero_point) if out.scale else (None, None)
@@ -155,6 +161,11 @@ class Classifier:
             self._invert, self._ready_lut, self._ready = invert, ready_lut, ready
 
     @property
+    def views(self) -> str:
+        """The test-time views every answer averages over ("none" for one run per picture; runtime/views.py)."""
+        return self._views
+
+    @property
     def class_names(self) -> list[str]:
         """The model's class names, by output index (a copy: read-only, like the answer table built from them).
 
@@ -171,8 +182,9 @@ class Classifier:
         """One line: file, interpreter, input, labels source; for logs and --verbose output."""
         inp = self.backend.input
         quant = f" scale {inp.scale:.6g} zero point {inp.zero_point}" if inp.scale else ""
+        shown = "" if self._views == "none" else f", views {self._views}"
         return (f"{self.path.name}: {self.backend.name} {self.backend.version}, input {self.height}x{self.width} "
-                f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}")
+                f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}{shown}")
 
     def prepare(self, image: preprocess.ImageSource, color_order: str = "RGB") -> np.ndarray:
         """The model pixels for one picture: the general path's first half (module docstring).
@@ -225,6 +237,8 @@ class Classifier:
           ModelError: the interpreter fails on the input, or a float model answers NaN
             or infinite scores.
         """
+        if self._views != "none":  # several interpreter runs, averaged: the batch path
+            return self._ranked(self._probabilities_of(self._lut[self.prepare(image, color_order)][None]), top_k)[0]
         fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype is _UINT8 else None
         if fast is None:  # the general path; preprocessing outside the lock
             x = self._lut[self.prepare(image, color_order)].reshape(self._one_shape)
@@ -293,11 +307,12 @@ class Classifier:
     # ------------------------------------------------------------------ interpreter calls
 
     def _probabilities_of(self, tensors: np.ndarray) -> np.ndarray:
-        """(N, classes) scores for (N, H, W) input-tensor values."""
+        """(N, classes) scores for (N, H, W) input-tensor values, each the mean over its test-time views."""
         if len(tensors) == 0:
             return np.zeros((0, self.num_classes), np.float32)
+        tensors = test_views.expand(tensors, self._views, self._lut[0])
         raw = self._run_batch(tensors.reshape((len(tensors),) + self._one_shape[1:]))
-        return self._scores(raw.reshape(len(tensors), -1))
+        return test_views.combine(self._scores(raw.reshape(len(tensors), -1)), self._views)
 
     def _run_batch(self, batch: np.ndarray) -> np.ndarray:
         """Raw outputs for a batch, under the lock; a model that fails on a batch is run one by one.

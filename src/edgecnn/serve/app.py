@@ -8,7 +8,7 @@ for what a browser loads by URL):
     GET  /state       the live answer: label, score, FPS, ms per stage, the 28x28 inset
     POST /classify    an image (multipart file field, or the raw body) -> JSON answer
     GET  /health      {"status": "ok", ...}
-    GET  /model       format, interpreter, input, labels, edgecnn version, sha256
+    GET  /model       format, interpreter, input, labels, test-time views, edgecnn version, sha256
 
 Errors are JSON {"error": one line}: 400 not an image (the reason), 401 no or wrong token,
 413 upload over the cap. CPU work runs in Starlette's thread pool; the Classifier's lock
@@ -76,7 +76,7 @@ def model_document(clf: Classifier) -> dict[str, Any]:
             "interpreter": {"name": clf.backend.name, "version": clf.backend.version},
             "input": {"height": clf.height, "width": clf.width, "shape": list(spec.shape), "dtype": spec.dtype.name,
                       "scale": spec.scale, "zero_point": spec.zero_point},
-            "labels": clf.class_names, "labels_source": clf.info.labels_source,
+            "labels": clf.class_names, "labels_source": clf.info.labels_source, "views": clf.views,
             "edgecnn": __version__, "sha256": sha256_file(clf.path)}
 
 
