@@ -34,7 +34,7 @@ import numpy as np
 from edgecnn.bench.machine import facts_line, machine_facts
 from edgecnn.datasets.photos import DISTORTIONS, variant
 from edgecnn.errors import EdgecnnError, NoItem
-from edgecnn.runtime import Classifier, preprocess
+from edgecnn.runtime import Classifier, preprocess, views
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The commit whose preprocessing is "today's" in issue 12 (before photo-aware preprocessing).
@@ -160,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder of the four IDX files (default: Debian's)")
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help="commit whose preprocess.py is compared")
     parser.add_argument("--rounds", type=int, default=200, help="timed prepare calls per version")
+    parser.add_argument("--views", choices=views.CHOICES, default="auto",
+                        help="the Classifier's test-time views (default auto: the model's own); the run also "
+                             "prints today's figures with none, for comparison")
     args = parser.parse_args(argv)
 
     print(facts_line(machine_facts()))
     tiles, labels, classes, tag = load_tiles(args.count, args.data_dir)
-    clf = Classifier(args.model)
+    clf = Classifier(args.model, views=args.views)
+    print(f"model {clf.path}, test-time views: {clf.views} ({len(views.VIEW_SETS[clf.views])} model runs per picture)")
     size = clf.input_size
     started = time.perf_counter()
     photos = [variant(tile, i, args.seed) for i, tile in enumerate(tiles)]
@@ -192,6 +196,18 @@ def main(argv: list[str] | None = None) -> int:
               f"per photo on average")
         table("class", classes, labels, columns)
         table("distortion", list(DISTORTIONS), kinds, columns)
+        if module is preprocess:
+            today = (pixels, no_item)
+
+    if clf.views != "none":  # the same pictures and preprocessing, one model run each
+        single = Classifier(args.model, views="none")
+        print(f"\ntest-time views, today's preprocessing{tag} (tiles accuracy, photos accuracy, agreement):")
+        for name, model in ((clf.views, clf), ("none", single)):
+            tile = np.array([p[0].index for p in model.classify_prepared(tiles, top_k=1)])
+            photo = np.array([p[0].index for p in model.classify_prepared(today[0], top_k=1)])
+            photo[today[1]] = -1
+            print(f"  {name:12s} {100 * np.mean(tile == labels):6.2f}%  {100 * np.mean(photo == labels):6.2f}%  "
+                  f"{100 * np.mean(photo == tile):6.2f}%")
 
     frame = variant(tiles[0], 1, args.seed).pixels  # a gradient + shadow photo, resized to 640x480 RGB
     from PIL import Image
