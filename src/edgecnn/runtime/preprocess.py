@@ -128,20 +128,30 @@ def _decode(source: Path | io.BytesIO, prefix: str, gray: bool) -> Image.Image:
     """Decode fully with the pixel limit checked from the header first, then apply EXIF orientation.
 
     `prefix` starts every message ("PATH: " for a file). Raises ImageError; the decoder's own
-    exception is kept as the cause (shown by --traceback).
+    exception is kept as the cause (shown by --traceback). One catch_warnings around both
+    steps: entering one costs as much as the EXIF step (a 28x28 PNG's whole read is ~50 us).
     """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data", "Tag data larger than file"
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = _load(source, prefix, gray)
+        try:
+            return _exif_upright(img)
+        except Exception:  # a broken EXIF block should not lose an otherwise good picture
+            return img
+
+
+def _load(source: Path | io.BytesIO, prefix: str, gray: bool) -> Image.Image:
+    """`_decode`'s first step, under its warning filters: the header, the pixel limit, the pixels."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data", "Tag data larger than file"
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(source)
-            width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                img.close()
-                raise Image.DecompressionBombError("too many pixels")
-            if gray and img.format == "JPEG" and img.mode == "RGB":
-                img.draft("L", None)
-            img.load()
+        img = Image.open(source)
+        width, height = img.size
+        if width * height > MAX_IMAGE_PIXELS:
+            img.close()
+            raise Image.DecompressionBombError("too many pixels")
+        if gray and img.format == "JPEG" and img.mode == "RGB":
+            img.draft("L", None)
+        img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"{prefix}image too large (limit {MAX_IMAGE_PIXELS:,} pixels)") from exc
     except UnidentifiedImageError as exc:
@@ -150,17 +160,22 @@ def _decode(source: Path | io.BytesIO, prefix: str, gray: bool) -> Image.Image:
         raise ImageError(f"{prefix}permission denied") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{prefix}corrupt or truncated image ({one_line(exc)})") from exc
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return _exif_upright(img)
-    except Exception:  # a broken EXIF block should not lose an otherwise good picture
-        return img
+    return img
+
+
+#: Where Pillow's getexif finds an orientation for a PNG or a JPEG (EXIF, a PNG's text copy of it, XMP).
+_ORIENTATION_KEYS = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
 
 
 def _exif_upright(img: Image.Image) -> Image.Image:
     """`img` turned as its EXIF orientation says: in place where Pillow can (10.0+: no copy of an
-    unrotated image), else a transposed copy (Debian bookworm's Pillow 9.4 has no `in_place`)."""
+    unrotated image), else a transposed copy (Debian bookworm's Pillow 9.4 has no `in_place`).
+
+    A loaded PNG or JPEG with none of _ORIENTATION_KEYS in its info has no orientation to
+    apply: returned as it is, without getexif's parsing (about 3 us, 5% of a 28x28 PNG's read).
+    """
+    if img.format in ("PNG", "JPEG") and not any(key in img.info for key in _ORIENTATION_KEYS):
+        return img
     try:
         ImageOps.exif_transpose(img, in_place=True)
         return img
