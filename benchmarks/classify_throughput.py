@@ -1,6 +1,7 @@
 """`edgecnn classify` over a folder against the serial floor, measured in one run on this machine.
 
     .venv/bin/python benchmarks/classify_throughput.py --model artifacts/real/model_int8.tflite
+    .venv/bin/python benchmarks/classify_throughput.py --base af77fef   # and the library at a base commit
 
 Two seeded image sets are written to a temporary folder: 1,000 photo-like 320x240
 JPEGs (a dark item on an unevenly lit light background, with noise) and 1,000 28x28
@@ -19,6 +20,13 @@ PNGs (light item on black, as Fashion-MNIST). For each set:
 Each figure is the best of --repeat runs (the machine is shared: the best is the least
 disturbed); the goal in issue 16 is library / floor >= 1.6 on 2 cores.
 
+--base COMMIT: the library runs and the prepare step are also measured with
+runtime/preprocess.py as it was at COMMIT (loaded beside today's, as
+benchmarks/prepare_equivalence.py does, and put in place of `preprocess.prepare` for
+the run, worker processes included), each repeat running both versions one after the
+other, so "before" and "after" come from the same run on the same machine. The cli line
+is today's only.
+
 Where the time goes (printed per set, so a ratio below the goal comes with its reason):
 CPU time per image of each run (this process and its workers together), and of the
 steps alone: the floor's decode, edgecnn's `preprocess.prepare`, one interpreter call
@@ -33,6 +41,7 @@ CPU figures because a loaded machine stretches wall times far more.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import resource
@@ -41,10 +50,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from types import ModuleType
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # prepare_equivalence, for --base
 
 
 def cpu_name() -> str:
@@ -99,10 +111,26 @@ class Timer:
         self.wall, self.cpu = time.perf_counter() - self.wall, cpu_seconds() - self.cpu
 
 
-def steps(model: str, files: list[Path], batch: int) -> dict[str, float]:
-    """CPU seconds per image of each step alone: floor decode, edgecnn prepare, one call, batched calls."""
-    from edgecnn.runtime import Classifier
-    from edgecnn.runtime.preprocess import prepare
+@contextlib.contextmanager
+def using(module: ModuleType | None) -> Iterator[None]:
+    """`module.prepare` in place of `edgecnn.runtime.preprocess.prepare` inside the block (None: today's).
+
+    The Classifier and the worker processes (forked inside the block) look it up there.
+    """
+    from edgecnn.runtime import preprocess
+
+    saved = preprocess.prepare
+    if module is not None:
+        preprocess.prepare = module.prepare
+    try:
+        yield
+    finally:
+        preprocess.prepare = saved
+
+
+def steps(model: str, files: list[Path], batch: int, versions: dict[str, ModuleType | None]) -> dict[str, float]:
+    """CPU seconds per image of each step alone: floor decode, edgecnn prepare (per version), one call, batched calls."""
+    from edgecnn.runtime import Classifier, preprocess
 
     clf = Classifier(model, num_threads=1)
     size = (clf.width, clf.height)
@@ -112,9 +140,16 @@ def steps(model: str, files: list[Path], batch: int) -> dict[str, float]:
         with Image.open(path) as img:
             np.asarray(img.convert("L").resize(size, Image.Resampling.BOX))
     out["floor decode (Pillow open, L, box resize)"] = (time.process_time() - start) / len(files)
-    start = time.process_time()
-    pixels = [prepare(path, clf.input_size, None) for path in files]
-    out["edgecnn preprocess.prepare"] = (time.process_time() - start) / len(files)
+    seconds = dict.fromkeys(versions, 0.0)
+    order = list(versions.items())
+    for i, path in enumerate(files):  # the versions interleaved image by image, which goes first alternating
+        for name, module in order[::-1] if i % 2 else order:
+            start = time.process_time()
+            pixels = (module or preprocess).prepare(path, clf.input_size, None)
+            seconds[name] += time.process_time() - start
+    for name in versions:
+        out[f"edgecnn preprocess.prepare{'' if name == 'today' else ' ' + name}"] = seconds[name] / len(files)
+    pixels = [preprocess.prepare(path, clf.input_size, None) for path in files[:batch]]
     one = np.stack(pixels[:1])
     start = time.process_time()
     for _ in range(len(files)):
@@ -175,11 +210,6 @@ def cli(model: str, folder: Path, workers: int | None) -> tuple[float, float]:
     return timer.wall, timer.cpu
 
 
-def best(fn: Callable[[], tuple[float, float]], repeat: int) -> tuple[float, float]:
-    """(wall, CPU) seconds of the run with the least wall time."""
-    return min((fn() for _ in range(repeat)), key=lambda run: run[0])
-
-
 def main(argv: list[str] | None = None) -> int:
     from edgecnn.runtime.parallel import default_workers
     from edgecnn.runtime.report import CHUNK
@@ -190,8 +220,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is kept")
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: the core count)")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--base", help="also measure the library with preprocess.py at this commit")
     args = parser.parse_args(argv)
     workers = args.workers or default_workers()
+    versions: dict[str, ModuleType | None] = {"today": None}
+    if args.base:
+        from prepare_equivalence import preprocess_at
+
+        base = preprocess_at(args.base)
+        if base is None:
+            return 1
+        versions[f"at {args.base}"] = base
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {cpu_name()}, {default_workers()} cores usable, load average {load:.1f} at the start; "
           f"model {args.model}; {args.images} images per set; best of {args.repeat}")
@@ -204,19 +243,28 @@ def main(argv: list[str] | None = None) -> int:
             make(folder, args.images, args.seed)
             files = sorted(folder.iterdir())
             library(args.model, folder, 1)  # warm the page cache and imports
-            f, f_cpu = best(lambda: floor(args.model, files), args.repeat)
-            serial = best(lambda: library(args.model, folder, 1), args.repeat)
-            parallel = best(lambda: library(args.model, folder, workers), args.repeat)
-            command = best(lambda: cli(args.model, folder, args.workers), args.repeat)
+            runs: dict[str, list[tuple[float, float]]] = {}
+            for _ in range(args.repeat):  # every kind of run once per round: all see the same machine
+                runs.setdefault("floor", []).append(floor(args.model, files))
+                for version, module in versions.items():
+                    suffix = "" if version == "today" else f" ({version})"
+                    with using(module):
+                        runs.setdefault(f"library --workers 1{suffix}", []).append(library(args.model, folder, 1))
+                        runs.setdefault(f"library --workers {workers}{suffix}", []).append(
+                            library(args.model, folder, workers))
+                runs.setdefault(f"cli (whole command, --workers {workers})", []).append(
+                    cli(args.model, folder, args.workers))
+            best = {label: min(times, key=lambda run: run[0]) for label, times in runs.items()}
+            f, f_cpu = best.pop("floor")
+            parallel = best[f"library --workers {workers}"]
             n = len(files)
             print(f"\n{name}: floor {n / f:.0f} images/s ({1e6 * f_cpu / n:.0f} us CPU per image)")
-            for label, (seconds, cpu) in (("library --workers 1", serial), (f"library --workers {workers}", parallel),
-                                          (f"cli (whole command, --workers {workers})", command)):
+            for label, (seconds, cpu) in best.items():
                 print(f"  {label:<40} {n / seconds:7.0f} images/s  {f / seconds:5.2f}x the floor  "
                       f"{1e6 * cpu / n:5.0f} us CPU per image")
             print(f"  ceiling with {workers} workers on {workers} idle cores: {workers * f_cpu / parallel[1]:.2f}x "
                   f"(floor CPU x {workers} / parallel CPU)")
-            parts = steps(args.model, files, CHUNK)
+            parts = steps(args.model, files, CHUNK, versions)
             for step, seconds in parts.items():
                 print(f"    step: {step:<44} {1e6 * seconds:6.0f} us CPU per image")
             needed = parts["edgecnn preprocess.prepare"] + parts[f"interpreter, {CHUNK} images per call"]
