@@ -862,8 +862,9 @@ def _run_parts(starts: np.ndarray, stops: np.ndarray, width: int) -> np.ndarray:
     Runs of consecutive rows touch when they overlap with one cell to spare (diagonal
     neighbours); for a run, the runs of the row above that touch it are a contiguous
     range, found by two searchsorted calls. The parts are the connected components of
-    that graph: a union-find done for all pairs at once (each part hooked to the
-    smallest one it touches, then paths halved) until no pair joins two parts.
+    that graph: a union-find done for all pairs at once (each part's first run hooked
+    to the smallest first run it touches, then every run's pointer followed to its
+    part's first run) until no pair joins two parts; it ends in one or two rounds here.
     """
     above = starts - width  # the same columns, one row up
     lo = np.searchsorted(stops, above, side="left")  # first run above ending at or after this one's start
