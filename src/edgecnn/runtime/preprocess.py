@@ -571,8 +571,9 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
                      f"noise {noise:.1f})")
     threshold = max(NOISE_FACTOR * noise, MIN_CONTRAST / 2, ITEM_PEAK_FRACTION * peak)
     mask = _filled(_item_component(residual > threshold))
-    if mask.sum() < MIN_ITEM_CELLS:
-        raise NoItem(f"no item: only specks stand out of the background ({int(mask.sum())} cells)")
+    area = np.count_nonzero(mask)
+    if area < MIN_ITEM_CELLS:
+        raise NoItem(f"no item: only specks stand out of the background ({area} cells)")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     top = max(0, origin[0] + (int(rows[0]) - 1) * step)
     left = max(0, origin[1] + (int(cols[0]) - 1) * step)
@@ -881,7 +882,7 @@ def _run_parts(starts: np.ndarray, stops: np.ndarray, width: int) -> np.ndarray:
         np.minimum.at(parent, np.maximum(a, b)[joins], np.minimum(a, b)[joins])
         while True:  # every run straight to its part's first run
             grand = parent[parent]
-            if np.array_equal(grand, parent):
+            if (grand == parent).all():
                 break
             parent = grand
     return parent
