@@ -14,7 +14,7 @@ picture of both versions.
 The corpus:
 - photo: the photo-like variants benchmarks/photos.py makes at seed 0 from the real
   Fashion-MNIST test split (RGB arrays, 240x320 to 1280x960, both orientations);
-- photo png: the first 200 of them as grayscale-decoded PNG files (the file path);
+- photo png: the first 200 of them saved as RGB PNG files (the file path: open_image, grayscale);
 - jpeg 320x240, png 28x28: the two folders benchmarks/classify_throughput.py writes;
 - tile 28x28: the test tiles themselves (arrays);
 - frame 640x480, frame 480x640: camera-like RGB frames (variants resized);
