@@ -35,6 +35,7 @@ class PipelineConfig:
     data_dir: str | None = None
     recipe: str = "edgecnn"
     epochs: int | None = None  # None: the recipe's
+    photos: float | None = None  # None: the recipe's share for the dataset (train --photos)
     limit: int | None = None
     seed: int = 0
     out: str = "artifacts"
@@ -88,7 +89,7 @@ def _run_pipeline(config: PipelineConfig, out: Path, log: Log) -> PipelineResult
     started = time.perf_counter()
     step(log, "1/4 train")
     trained = train(TrainConfig(dataset=config.dataset, data_dir=config.data_dir, recipe=config.recipe,
-                                epochs=config.epochs, limit=config.limit, seed=config.seed, out=str(out)), log)
+                                epochs=config.epochs, photos=config.photos, limit=config.limit, seed=config.seed, out=str(out)), log)
     # Every later step reads the data from where training found it (the folder train.json records).
     data_dir = config.data_dir or (trained.report["dataset"]["source"] if config.dataset == "fashion-mnist" else None)
     step(log, "2/4 convert")

@@ -38,7 +38,7 @@ def test_photos_on_by_default_for_fashion_mnist_only() -> None:
     from edgecnn.train.recipes import DEFAULT_PHOTO_SHARE, get_recipe, photos_for
     from edgecnn.train.trainer import TrainConfig
 
-    assert photos_for(None, "fashion-mnist") == DEFAULT_PHOTO_SHARE == 0.25
+    assert photos_for(None, "fashion-mnist") == DEFAULT_PHOTO_SHARE == 1.0
     assert photos_for(None, "synthetic") == 0.0 and photos_for(None, "folder:/home/me/shots") == 0.0
     assert photos_for(0.0, "fashion-mnist") == 0.0 and photos_for(0.5, "synthetic") == 0.5
     assert get_recipe("seed").photos == 0.0  # the first recipe stays as it was
