@@ -41,9 +41,11 @@ def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict, views: s
     """The JSON object embedded under the key "edgecnn" in a .tflite or .onnx file.
 
     `views`: the test-time views the model was trained for (`trained_views`), the
-    runtime's default (runtime/views.py).
+    runtime's default (runtime/views.py); written only when there are some, so a model
+    without them has the same bytes as before views existed (the runtime reads a
+    missing "views" as "none").
     """
-    return {
+    meta = {
         "format": BY_NAME[fmt].metadata_format,
         "edgecnn_version": __version__,
         "class_names": list(dataset.class_names),
@@ -51,8 +53,10 @@ def artifact_metadata(fmt: str, dataset: Dataset, inp: dict, out: dict, views: s
         "output": dict(out),
         "preprocessing": copy.deepcopy(PREPROCESSING),
         "dataset": {"name": dataset.name, "synthetic": bool(dataset.synthetic)},
-        "views": views,
     }
+    if views != "none":
+        meta["views"] = views
+    return meta
 
 
 def trained_views(model_path: Path) -> str:
