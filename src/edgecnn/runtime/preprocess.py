@@ -818,6 +818,8 @@ def _item_component(mask: np.ndarray) -> np.ndarray:
     if not len(starts):
         return mask
     part = _run_parts(starts, stops, width)
+    if not part.any():  # one part (all runs in the first run's): nothing to drop, the usual case
+        return mask
     lengths = stops - starts
     areas = np.bincount(part, weights=lengths, minlength=len(starts)).astype(np.int64)
     main = int(areas.argmax())
