@@ -41,11 +41,15 @@ def photo_pool(x: np.ndarray, share: float, seed: int,
 
     The pictures are made in `workers` processes (default: the cores this process may
     use), POOL_CHUNK images per task. Each picture is seeded by (seed, its place in the
-    pool), so the pool is the same whatever the number of workers. Workers are spawned,
-    not forked: TensorFlow's threads are running in this process by now.
+    pool), so the pool is the same whatever the number of workers. On Linux the workers
+    are forked (spawned workers would re-run a user's script that has no `__main__`
+    guard); the trainer makes the pool before TensorFlow is imported, so no thread of
+    it is forked. Workers ignore Ctrl-C: this process gets KeyboardInterrupt and ends them.
     """
     if share <= 0:
         return None
+    import multiprocessing
+
     from ..runtime.parallel import default_workers
 
     started = time.perf_counter()
@@ -56,11 +60,9 @@ def photo_pool(x: np.ndarray, share: float, seed: int,
     if workers <= 1:
         parts = [_pool_part(task) for task in tasks]
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as executor:
-            parts = list(executor.map(_pool_part, tasks))
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with multiprocessing.get_context(method).Pool(workers, initializer=_ignore_sigint) as pool:
+            parts = list(pool.imap(_pool_part, tasks))  # leaving the block ends the workers, also on Ctrl-C
     pixels = np.concatenate([p[0] for p in parts])
     made = np.concatenate([p[1] for p in parts])
     photos = np.zeros_like(x)
@@ -71,6 +73,12 @@ def photo_pool(x: np.ndarray, share: float, seed: int,
         f"({len(chosen) - pooled.sum()} answered 'no item'), {workers} process(es), "
         f"{time.perf_counter() - started:.0f} s")
     return photos, pooled
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _pool_part(task: tuple[np.ndarray, int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from ..log import Log, get_logger
 from ..progress import progress_bar
 from ..runtime.modelinput import to_model_input
 from .distributed import DEFAULT_CONNECT_TIMEOUT_S, STRATEGIES, Cluster, resolve_cluster
+from .data import photo_pool
 from .recipes import DEFAULT_RECIPE, Recipe, augment_for, compile_for, get_recipe, photos_for
 
 logger = get_logger(__name__)
@@ -171,7 +172,7 @@ def compile_model(model: Any, plan: Recipe, split: Split, global_batch: int) -> 
 
 
 def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log: Log,
-        global_batch: int) -> Any:
+        global_batch: int, photos: tuple[np.ndarray, np.ndarray] | None) -> Any:
     """Fit for the recipe's epochs and keep the weights of its best validation epoch.
 
     The same tf.data pipelines serve one process and tf.distribute (batches are
@@ -181,10 +182,10 @@ def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log
     """
     import keras
 
-    from .data import batches, photo_pool
+    from .data import batches
 
     train_data = batches(split.x_train, split.y_train, batch_size=global_batch, num_classes=num_classes, seed=seed,
-                         shuffle=True, augment=plan.augment, photos=photo_pool(split.x_train, plan.photos, seed, log))
+                         shuffle=True, augment=plan.augment, photos=photos)
     val_data = batches(split.x_val, split.y_val, batch_size=global_batch, num_classes=num_classes, seed=seed)
     keep_best = keras.callbacks.EarlyStopping(monitor=plan.select_on, patience=plan.patience or plan.epochs,
                                               restore_best_weights=True)
@@ -238,12 +239,13 @@ def _train_default(dataset: Dataset, config: TrainConfig, plan: Recipe, log: Log
     from ..tfenv import set_determinism
     from .model import build_model
 
-    set_determinism(config.seed)
     split = Split.of(dataset, config.validation_split, config.seed)
+    photos = photo_pool(split.x_train, plan.photos, config.seed, log)  # before TensorFlow: its workers are forked
+    set_determinism(config.seed)
     model = build_model(dataset.num_classes)
     compile_model(model, plan, split, plan.batch_size)
     fit_started = time.perf_counter()
-    history = fit(model, split, plan, dataset.num_classes, config.seed, log, plan.batch_size)
+    history = fit(model, split, plan, dataset.num_classes, config.seed, log, plan.batch_size, photos)
     fit_seconds = time.perf_counter() - fit_started
     test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, plan.batch_size)
     return Fitted(model, history, split.sizes(), fit_seconds, test_loss, test_acc)
@@ -283,7 +285,8 @@ def _train_distributed(
             (list(dataset.class_names), config.validation_split, config.seed, config.limit,
              *sorted(plan.as_dict().items()))))
         fit_started = time.perf_counter()
-        history = fit(model, split, plan, dataset.num_classes, config.seed, log, global_batch)
+        history = fit(model, split, plan, dataset.num_classes, config.seed, log, global_batch,
+                      photo_pool(split.x_train, plan.photos, config.seed, log))
         fit_seconds = time.perf_counter() - fit_started
         test_loss, test_acc = evaluate_test(model, split, dataset.num_classes, config.seed, global_batch)
     return Fitted(model, history, split.sizes(), fit_seconds, test_loss, test_acc, replicas)
