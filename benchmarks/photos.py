@@ -61,7 +61,10 @@ def load_tiles(count: int, data_dir: str | None) -> tuple[np.ndarray, np.ndarray
 
 
 def preprocess_at(commit: str) -> ModuleType | None:
-    """runtime/preprocess.py as it was at `commit`, imported beside today's; None when git cannot show it."""
+    """runtime/preprocess.py as it was at `commit`, imported beside today's; None when git cannot show it.
+
+    Registered in sys.modules under its own name first: its dataclass (Item) looks its module up there.
+    """
     try:
         source = subprocess.run(["git", "show", f"{commit}:src/edgecnn/runtime/preprocess.py"], cwd=ROOT,
                                 capture_output=True, text=True, check=True).stdout
@@ -71,6 +74,7 @@ def preprocess_at(commit: str) -> ModuleType | None:
     name = f"edgecnn.runtime._preprocess_{commit}"
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
     module.__package__ = "edgecnn.runtime"  # its relative imports (errors, files) resolve to today's package
+    sys.modules[name] = module
     exec(compile(source, f"{commit}:preprocess.py", "exec"), module.__dict__)
     return module
 

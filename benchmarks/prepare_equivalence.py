@@ -24,8 +24,6 @@ The corpus:
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classify_throughput import cpu_name, photo_like, small_pngs  # noqa: E402
-from photos import load_tiles, no_item_pictures  # noqa: E402
+from photos import load_tiles, no_item_pictures, preprocess_at  # noqa: E402
 
 from edgecnn.datasets.photos import variant  # noqa: E402
 from edgecnn.errors import EdgecnnError  # noqa: E402
@@ -46,26 +44,6 @@ from edgecnn.runtime import preprocess  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def preprocess_at(commit: str) -> ModuleType | None:
-    """runtime/preprocess.py as it was at `commit`, imported beside today's; None when git cannot show it.
-
-    As benchmarks/photos.py's, but registered in sys.modules first: its dataclass (Item)
-    looks its module up there.
-    """
-    try:
-        source = subprocess.run(["git", "show", f"{commit}:src/edgecnn/runtime/preprocess.py"], cwd=ROOT,
-                                capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"base {commit}: not available ({exc})")
-        return None
-    name = f"edgecnn.runtime._preprocess_{commit}"
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
-    module.__package__ = "edgecnn.runtime"  # its relative imports (errors, files) resolve to today's package
-    sys.modules[name] = module
-    exec(compile(source, f"{commit}:preprocess.py", "exec"), module.__dict__)
-    return module
 
 
 def outcome(module: ModuleType, source: object) -> tuple[float, object]:
