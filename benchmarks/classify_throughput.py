@@ -128,11 +128,12 @@ def using(module: ModuleType | None) -> Iterator[None]:
         preprocess.prepare = saved
 
 
-def steps(model: str, files: list[Path], batch: int, versions: dict[str, ModuleType | None]) -> dict[str, float]:
+def steps(model: str, files: list[Path], batch: int, versions: dict[str, ModuleType | None],
+          views: str) -> dict[str, float]:
     """CPU seconds per image of each step alone: floor decode, edgecnn prepare (per version), one call, batched calls."""
     from edgecnn.runtime import Classifier, preprocess
 
-    clf = Classifier(model, num_threads=1)
+    clf = Classifier(model, num_threads=1, views=views)
     size = (clf.width, clf.height)
     out: dict[str, float] = {}
     start = time.process_time()
@@ -185,13 +186,13 @@ def floor(model: str, files: list[Path]) -> tuple[float, float]:
     return timer.wall, timer.cpu
 
 
-def library(model: str, folder: Path, workers: int | None) -> tuple[float, float]:
+def library(model: str, folder: Path, workers: int | None, views: str) -> tuple[float, float]:
     """(wall, CPU) seconds for print_results over the folder (what `edgecnn classify` runs), output discarded."""
     from edgecnn.runtime import Classifier
     from edgecnn.runtime.files import expand_paths
     from edgecnn.runtime.report import print_results
 
-    clf = Classifier(model)
+    clf = Classifier(model, views=views)
     sink = io.StringIO()
     with Timer() as timer:
         summary = print_results(clf, expand_paths([folder]), 1, False, sink, sink, workers)
@@ -200,9 +201,9 @@ def library(model: str, folder: Path, workers: int | None) -> tuple[float, float
     return timer.wall, timer.cpu
 
 
-def cli(model: str, folder: Path, workers: int | None) -> tuple[float, float]:
+def cli(model: str, folder: Path, workers: int | None, views: str) -> tuple[float, float]:
     """(wall, CPU) seconds for the whole `edgecnn classify` command in a subprocess."""
-    cmd = [sys.executable, "-m", "edgecnn", "classify", "--model", model, str(folder)]
+    cmd = [sys.executable, "-m", "edgecnn", "classify", "--model", model, "--views", views, str(folder)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
     with Timer() as timer:
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: the core count)")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--base", help="also measure the library with preprocess.py at this commit")
+    parser.add_argument("--views", default="none", choices=("none", "auto", "flip", "shift", "flip-shift"),
+                        help="edgecnn's test-time views (default none: one model run per image, as the floor; "
+                             "auto: the model's own, e.g. 10 runs for a Fashion-MNIST model from edgecnn convert)")
     args = parser.parse_args(argv)
     workers = args.workers or default_workers()
     versions: dict[str, ModuleType | None] = {"today": None}
@@ -233,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         versions[f"at {args.base}"] = base
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {cpu_name()}, {default_workers()} cores usable, load average {load:.1f} at the start; "
-          f"model {args.model}; {args.images} images per set; best of {args.repeat}")
+          f"model {args.model}, test-time views {args.views}; {args.images} images per set; best of {args.repeat}")
     worst = float("inf")
     with tempfile.TemporaryDirectory(prefix="edgecnn-throughput-") as tmp:
         sets = {"photo-like 320x240 JPEG": (Path(tmp) / "jpg", photo_like),
@@ -242,18 +246,18 @@ def main(argv: list[str] | None = None) -> int:
             folder.mkdir()
             make(folder, args.images, args.seed)
             files = sorted(folder.iterdir())
-            library(args.model, folder, 1)  # warm the page cache and imports
+            library(args.model, folder, 1, args.views)  # warm the page cache and imports
             runs: dict[str, list[tuple[float, float]]] = {}
             for _ in range(args.repeat):  # every kind of run once per round: all see the same machine
                 runs.setdefault("floor", []).append(floor(args.model, files))
                 for version, module in versions.items():
                     suffix = "" if version == "today" else f" ({version})"
                     with using(module):
-                        runs.setdefault(f"library --workers 1{suffix}", []).append(library(args.model, folder, 1))
+                        runs.setdefault(f"library --workers 1{suffix}", []).append(library(args.model, folder, 1, args.views))
                         runs.setdefault(f"library --workers {workers}{suffix}", []).append(
-                            library(args.model, folder, workers))
+                            library(args.model, folder, workers, args.views))
                 runs.setdefault(f"cli (whole command, --workers {workers})", []).append(
-                    cli(args.model, folder, args.workers))
+                    cli(args.model, folder, args.workers, args.views))
             best = {label: min(times, key=lambda run: run[0]) for label, times in runs.items()}
             f, f_cpu = best.pop("floor")
             parallel = best[f"library --workers {workers}"]
@@ -264,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{1e6 * cpu / n:5.0f} us CPU per image")
             print(f"  ceiling with {workers} workers on {workers} idle cores: {workers * f_cpu / parallel[1]:.2f}x "
                   f"(floor CPU x {workers} / parallel CPU)")
-            parts = steps(args.model, files, CHUNK, versions)
+            parts = steps(args.model, files, CHUNK, versions, args.views)
             for step, seconds in parts.items():
                 print(f"    step: {step:<44} {1e6 * seconds:6.0f} us CPU per image")
             needed = parts["edgecnn preprocess.prepare"] + parts[f"interpreter, {CHUNK} images per call"]
