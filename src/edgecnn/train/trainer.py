@@ -172,13 +172,14 @@ def compile_model(model: Any, plan: Recipe, split: Split, global_batch: int) -> 
 
 
 def fit(model: Any, split: Split, plan: Recipe, num_classes: int, seed: int, log: Log,
-        global_batch: int, photos: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        global_batch: int, photos: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
     """Fit for the recipe's epochs and keep the weights of its best validation epoch.
 
     The same tf.data pipelines serve one process and tf.distribute (batches are
     global-sized; a strategy splits them per replica). Validation runs through the
     strategy too, so every worker sees the same metric and, with patience, stops at
     the same epoch; a worker that stopped alone would leave the others waiting.
+    `photos`: `data.photo_pool`'s output (None: tiles only), made by the caller.
     """
     import keras
 
