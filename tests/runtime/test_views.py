@@ -63,3 +63,21 @@ def test_models_without_recorded_views_get_none(models: Path) -> None:
     assert Classifier(models / "model_int8.tflite").views == "none"
     with pytest.raises(UsageError, match="views must be one of"):
         Classifier(models / "model_int8.tflite", views="all")
+
+
+def test_the_summary_line_names_the_views(models: Path, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from edgecnn.runtime.files import expand_paths
+    from edgecnn.runtime.report import print_results
+
+    pixels = np.zeros((28, 28), np.uint8)
+    pixels[6:22, 8:20] = 200
+    Image.fromarray(pixels).save(tmp_path / "item.png")
+    for name, shown in (("flip", ", views flip"), ("none", "")):
+        clf = Classifier(models / "model_int8.tflite", views=name)
+        out = io.StringIO()
+        line = print_results(clf, expand_paths([tmp_path]), 1, False, out, out, 1).line(clf)
+        assert line.endswith(f"via {clf.backend.name} {clf.backend.version}{shown}"), line

@@ -118,7 +118,7 @@ class Summary:
         classified = self.images - self.failed - self.no_item
         return (f"classified {classified} of {self.images} images in {self.seconds:.3f} s "
                 f"({self.per_second:.1f} images/s){extras}; {printable(clf.path.name)} via {clf.backend.name} "
-                f"{clf.backend.version}")
+                f"{clf.backend.version}" + ("" if clf.views == "none" else f", views {clf.views}"))
 
 
 def classify_items(clf: Classifier, items: Iterable[Item], top_k: int = 1) -> Iterator[Result]:
