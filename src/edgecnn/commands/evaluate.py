@@ -11,6 +11,7 @@ from .common import add_dataset_args, add_list_argument, add_subcommand
 EXAMPLES = """  edgecnn evaluate --model artifacts/model.keras --model artifacts/model_int8.tflite
   edgecnn evaluate --model artifacts/model_int8.tflite,artifacts/model_float32.tflite
   edgecnn evaluate --model artifacts/model.onnx --dataset synthetic --plots artifacts/plots --json
+  edgecnn evaluate --model artifacts/model_int8.tflite --views auto     # as classify answers, views included
 
 Every model (and matplotlib, with --plots) is checked before the test split is loaded.
 """
@@ -22,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="a .keras, .tflite or .onnx model; several are compared side by side")
     add_dataset_args(p, recorded=True)
     p.add_argument("--plots", metavar="DIR", help="write one confusion-matrix PNG per model here (needs matplotlib)")
+    from ..runtime.views import CHOICES
+
+    p.add_argument("--views", choices=CHOICES, default="none",
+                   help="test-time views for .tflite/.onnx models, as classify's --views (default none: the model "
+                        "itself, comparable with Keras and train.json; auto: what edgecnn classify answers); "
+                        "a .keras model runs once per image")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
@@ -29,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..evaluate.evaluate import EvaluateConfig, check_config, evaluate, format_report
 
-    config = EvaluateConfig(args.model, args.dataset, args.data_dir, args.seed, args.limit, args.plots)
+    config = EvaluateConfig(args.model, args.dataset, args.data_dir, args.seed, args.limit, args.plots, args.views)
     check_config(config)
     result = evaluate(config)  # progress through edgecnn.log: stdout, or stderr with --json
     print(json.dumps(result, indent=2) if args.json else format_report(result))

@@ -29,6 +29,7 @@ class EvaluateConfig:
     seed: int | None = None  # None: train.json's, as for the dataset
     limit: int | None = None
     plots: str | None = None
+    views: str = "none"  # test-time views for .tflite/.onnx models (runtime/views.py); "none": the model itself
 
 
 def check_config(config: EvaluateConfig) -> None:
@@ -39,6 +40,9 @@ def check_config(config: EvaluateConfig) -> None:
     """
     if not config.models:
         raise UsageError("give at least one --model")
+    from ..runtime.views import check as check_views
+
+    check_views(config.views)
     for model in config.models:
         check_model_path(model)
     if config.plots:
@@ -82,7 +86,7 @@ def evaluate(config: EvaluateConfig, log: Log = logger.info) -> dict[str, Any]:
     """Every model on the test split: accuracy, per-class metrics, confusion and agreement (and PNGs with plots)."""
     check_config(config)
     choice = choose_dataset(config.dataset, config.data_dir, config.seed, config.limit, Path(config.models[0]))
-    models = [load_model(model) for model in config.models]
+    models = [load_model(model, config.views) for model in config.models]
     dataset = load_dataset(choice.spec, choice.data_dir, choice.seed, choice.limit, log)
     check_labels(models, dataset.class_names)
     tag = " (SYNTHETIC data)" if dataset.synthetic else ""
@@ -91,7 +95,8 @@ def evaluate(config: EvaluateConfig, log: Log = logger.info) -> dict[str, Any]:
     for model in models:
         probs = in_chunks(model.probabilities, dataset.x_test, f"evaluating {Path(model.path).name}")
         report = model_report(model.path, probs, dataset.y_test, dataset.class_names)
-        log(f"  {model.path}: accuracy {report['accuracy']:.4f}")
+        report["views"] = model.views
+        log(f"  {model.path}: accuracy {report['accuracy']:.4f}" + _with_views(model.views))
         reports.append(report)
     agreements = [[agreement(a["predictions"], b["predictions"]) for b in reports] for a in reports]
     result: dict[str, Any] = {"dataset": dataset.describe(), "models": reports, "agreement": agreements}
@@ -123,6 +128,10 @@ def display_names(paths: list[str]) -> list[str]:
     return [name if names.count(name) == 1 else path for name, path in zip(names, paths)]
 
 
+def _with_views(views: str) -> str:
+    return "" if views == "none" else f" (test-time views {views})"
+
+
 def _fixed(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -134,7 +143,7 @@ def format_report(result: dict[str, Any]) -> str:
     lines = [f"dataset: {result['dataset']['name']}{tag}, {result['dataset']['test_size']} test images", ""]
     names = display_names([m["model"] for m in result["models"]])
     for report, name in zip(result["models"], names):
-        lines.append(f"== {name}: accuracy {report['accuracy']:.4f}")
+        lines.append(f"== {name}: accuracy {report['accuracy']:.4f}" + _with_views(report.get("views", "none")))
         rows = [[row["class"], _fixed(row["precision"]), _fixed(row["recall"]), _fixed(row.get("f1")),
                  str(row.get("support", "-"))] for row in report["per_class"]]
         lines.extend(text_table(["class", "precision", "recall", "F1", "support"], rows))

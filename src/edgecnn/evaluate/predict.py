@@ -25,6 +25,7 @@ class LoadedModel:
     path: str
     class_names: list[str] | None
     probabilities: Callable[[np.ndarray], np.ndarray]
+    views: str = "none"  # the test-time views its answers average (runtime models only)
 
 
 def load_keras(model_path: str) -> LoadedModel:
@@ -38,12 +39,14 @@ def load_keras(model_path: str) -> LoadedModel:
                        lambda images: np.asarray(model.predict(to_model_input(images), batch_size=256, verbose=0)))
 
 
-def load_runtime(model_path: str) -> LoadedModel:
+def load_runtime(model_path: str, views: str = "none") -> LoadedModel:
+    """A .tflite/.onnx model through the runtime's Classifier; `views` as its argument ("none": the
+    model itself, comparable with Keras and train.json; "auto": what `edgecnn classify` answers)."""
     from ..runtime import Classifier
 
-    clf = Classifier(model_path, views="none")  # the model itself: comparable with Keras and train.json
+    clf = Classifier(model_path, views=views)
     names = None if clf.info.labels_source == "indices" else list(clf.class_names)
-    return LoadedModel(model_path, names, clf.probabilities)
+    return LoadedModel(model_path, names, clf.probabilities, clf.views)
 
 
 def check_model_path(model_path: str) -> str:
@@ -56,8 +59,11 @@ def check_model_path(model_path: str) -> str:
     return model_kind(model_path, keras_ok=True)
 
 
-def load_model(model_path: str) -> LoadedModel:
-    """The model at `model_path`, ready to score; a ModelError if it is missing, unknown or unreadable."""
+def load_model(model_path: str, views: str = "none") -> LoadedModel:
+    """The model at `model_path`, ready to score; a ModelError if it is missing, unknown or unreadable.
+
+    `views` applies to .tflite/.onnx models (runtime/views.py); a Keras model runs once per image.
+    """
     if check_model_path(model_path) == KERAS:
         return load_keras(model_path)
-    return load_runtime(model_path)  # .tflite or .onnx
+    return load_runtime(model_path, views)  # .tflite or .onnx
