@@ -56,6 +56,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from edgecnn.runtime import views
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # prepare_equivalence, for --base
 
 
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="parallel workers (default: the core count)")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--base", help="also measure the library with preprocess.py at this commit")
-    parser.add_argument("--views", default="none", choices=("none", "auto", "flip", "shift", "flip-shift"),
+    parser.add_argument("--views", default="none", choices=views.CHOICES,
                         help="edgecnn's test-time views (default none: one model run per image, as the floor; "
                              "auto: the model's own, e.g. 10 runs for a Fashion-MNIST model from edgecnn convert)")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from ..datasets import Dataset
 from ..formats import BY_NAME
 from ..datasets.recorded import read_train_json
 from ..modelmeta import PREPROCESSING
-from ..runtime.views import FOR_AUGMENT
+from ..runtime.views import for_augment
 
 
 def tensor_description(name: str, shape: Any, dtype: Any, scale: float | None = None,
@@ -69,4 +69,4 @@ def trained_views(model_path: Path) -> str:
     """
     report = read_train_json(model_path) or {}
     recipe = report.get("recipe") if isinstance(report.get("recipe"), dict) else {}
-    return FOR_AUGMENT.get(str(recipe.get("augment")), "none")
+    return for_augment(recipe.get("augment"))

@@ -37,8 +37,6 @@ VIEW_SETS: dict[str, tuple[tuple[int, int, bool], ...]] = {
 }
 #: What --views accepts: a set's name, or "auto" (the model's own, from its metadata; else "none").
 CHOICES = ("auto", *VIEW_SETS)
-#: The views a model may be shown, by the training augmentation it saw (train.json's recipe "augment").
-FOR_AUGMENT = {"flip-shift": "flip-shift", "shift": "shift", "none": "none"}
 
 
 def check(name: Any) -> str:
@@ -46,6 +44,13 @@ def check(name: Any) -> str:
     if name not in CHOICES:
         raise UsageError(f"views must be one of {', '.join(CHOICES)} (got {name!r})")
     return name
+
+
+def for_augment(augment: object) -> str:
+    """The views a model may be shown, from the training augmentation it saw (train.json's recipe
+    "augment"): a set is named after the augmentation that makes it sound ("shift", "flip-shift");
+    anything else, "none" included, gets "none"."""
+    return augment if augment in VIEW_SETS and isinstance(augment, str) else "none"
 
 
 def resolve(name: str, metadata: dict[str, Any] | None) -> str:
