@@ -12,7 +12,7 @@ writes it to dist/), then:
 Output, one line per image: `PATH: LABEL (SCORE)` (or JSON lines with --json), `PATH: no item`
 for a picture with nothing in it, `PATH: uncertain (best LABEL SCORE)` under --min-score; an
 unreadable image gets `PATH: error: PROBLEM` on stderr and the exit status is 1. Folders are
-read by one worker process per core (--workers) while the model runs.
+read and classified by one worker process per core (--workers).
 All the work is edgecnn.runtime's - the same code as `edgecnn classify` - so this
 script only parses arguments: preprocessing and quantization cannot drift apart
 between the desktop and the device. It runs with ai-edge-litert or tflite-runtime.
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="test-time views averaged per answer (default auto: the model's own; none: one run)")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
     p.add_argument("--min-score", type=float, default=0.0, help="best score under this (0..1): 'uncertain'")
-    p.add_argument("--workers", type=int, default=None, help="processes reading images (default: the cores)")
+    p.add_argument("--workers", type=int, default=None, help="processes reading and classifying images (default: the cores)")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files, folders or glob patterns")
     args = p.parse_args(argv)
     if not args.camera and not args.images:

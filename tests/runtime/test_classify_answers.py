@@ -23,7 +23,7 @@ from edgecnn.cli import main
 from edgecnn.errors import NoItem, UsageError
 from edgecnn.runtime import Classifier, preprocess
 from edgecnn.runtime.files import Item
-from edgecnn.runtime.report import (CHUNK, Summary, finish_chunk, format_json, format_text, prepare_chunk,
+from edgecnn.runtime.report import (CHUNK, Summary, finish_chunk, format_json, format_text, score_chunk,
                                     print_results)
 
 from .conftest import save_png
@@ -67,8 +67,8 @@ def test_no_item_raised_while_preparing_is_an_answer_not_a_failure(int8_model, t
             raise NoItem(f"{path}: no item: nothing stands out of the background")
         return clf.prepare(path)
 
-    done, pixels = prepare_chunk(prepare, items, clf.input_size)
-    results = finish_chunk(clf, items, done, pixels, 2)
+    done, scores = score_chunk(clf, items, prepare)
+    results = finish_chunk(clf, items, done, scores, 2)
     assert [r.no_item for r in results] == [False, True, False]
     assert results[0].predictions == clf.classify(test_images[0][0], top_k=2)
     assert format_text(results[1]) == f"{tmp_path / 'empty.png'}: no item"

@@ -20,11 +20,11 @@ from PIL import Image
 from edgecnn.cli import main
 from edgecnn.runtime import Classifier
 from edgecnn.runtime.files import Item
-from edgecnn.errors import ImageError
+from edgecnn.errors import ImageError, ModelError
 from edgecnn.runtime.parallel import classify_parallel, default_workers, parallel_chunks
 from edgecnn.runtime.report import CHUNK, classify_items, format_json, print_results
 
-from .conftest import huge_png_header, save_png
+from .conftest import MODEL_FILES, copy_model, huge_png_header, save_png
 
 
 @pytest.fixture()
@@ -117,6 +117,33 @@ def test_ctrl_c_stops_the_command_and_its_workers(int8_model, mixed_folder, tmp_
             return
         time.sleep(0.1)
     pytest.fail("worker processes still running after Ctrl-C")
+
+
+@pytest.mark.parametrize("model_file", MODEL_FILES)
+def test_workers_answer_as_this_classifier_does(models, mixed_folder, model_file):
+    """The workers run the model themselves: same backend, polarity and views, so the same scores.
+
+    Forced inversion and flip-shift views change every score, so a worker that loaded the
+    model with its own defaults would differ here; each format's backend is forked after
+    this process has loaded the same model (LiteRT, or ONNX Runtime's session).
+    """
+    clf = Classifier(models / model_file, invert=True, views="flip-shift")
+    items = [Item(str(p)) for p in sorted(mixed_folder.iterdir())]
+    serial = [format_json(r) for r in classify_items(clf, items, 3)]
+    parallel = [format_json(r) for r in classify_parallel(clf, items, 3, workers=2, chunk=8)]
+    assert parallel == serial
+    assert serial != [format_json(r) for r in classify_items(Classifier(models / model_file), items, 3)]
+
+
+def test_a_model_that_fails_in_a_worker_is_one_model_error(int8_model, mixed_folder, tmp_path):
+    """The model file replaced by garbage after this process loaded it: a ModelError naming it, no hang."""
+    model = copy_model(int8_model, tmp_path / "changing")
+    clf = Classifier(model)
+    model.write_bytes(b"not a model any more" * 100)
+    items = [Item(str(p)) for p in sorted(mixed_folder.iterdir())]
+    with pytest.raises(ModelError, match=f"^{model}: "):
+        list(classify_parallel(clf, items, 1, workers=2, chunk=8))
+    assert not multiprocessing.active_children()
 
 
 @pytest.mark.skipif(default_workers() < 2, reason="one core: the default is the serial path")

@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=1, help="classes to show per image, best first")
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
     p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes that decode and prepare images while the model runs (default: the cores "
-                        "this process may use; 1: read and classify in this process only). Output and its "
+                   help="processes that decode, prepare and classify images, each with its own interpreter "
+                        "(default: the cores this process may use; 1: all in this process). Output and its "
                         "order are the same for any N; benchmarks/classify_throughput.py measures the speed-up")
     p.add_argument("--min-score", type=float, default=0.0, metavar="S",
                    help="a best score under S (0..1) is printed as 'uncertain (best LABEL SCORE)' instead of "

@@ -238,7 +238,7 @@ class Classifier:
             or infinite scores.
         """
         if self._views != "none":  # several interpreter runs, averaged: the batch path
-            return self._ranked(self._probabilities_of(self._lut[self.prepare(image, color_order)][None]), top_k)[0]
+            return self.rank(self._probabilities_of(self._lut[self.prepare(image, color_order)][None]), top_k)[0]
         fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype is _UINT8 else None
         if fast is None:  # the general path; preprocessing outside the lock
             x = self._lut[self.prepare(image, color_order)].reshape(self._one_shape)
@@ -256,7 +256,7 @@ class Classifier:
         Raises what `probabilities` and `classify` raise; the first bad picture stops the
         batch (the CLI, camera and serve prepare each picture first to carry on past one).
         """
-        return self._ranked(self.probabilities(images, color_order=color_order), top_k)
+        return self.rank(self.probabilities(images, color_order=color_order), top_k)
 
     def classify_prepared(self, pixels: np.ndarray, top_k: int = 3) -> list[list[Prediction]]:
         """`classify_batch` for pixels returned by `prepare`, taken as they are (not inverted again).
@@ -273,11 +273,20 @@ class Classifier:
             pictures; a bad top_k.
           ModelError: the interpreter fails, or a float model answers NaN or infinity.
         """
+        return self.rank(self.probabilities_prepared(pixels), top_k)
+
+    def probabilities_prepared(self, pixels: np.ndarray) -> np.ndarray:
+        """`probabilities` for pixels returned by `prepare`: (N, classes) float32 scores, views averaged.
+
+        What a worker process of parallel.py computes and sends back; `rank` turns the
+        scores into the Predictions `classify_prepared` returns. Raises UsageError and
+        ModelError as `classify_prepared` does.
+        """
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8 or pixels.size % (self.height * self.width) or not pixels.size:
             raise UsageError(f"classify_prepared takes uint8 (N, {self.height}, {self.width}) pixels from prepare "
                              f"(got {pixels.dtype} {pixels.shape})")
-        return self._ranked(self._probabilities_of(self._lut[pixels.reshape((-1, self.height, self.width))]), top_k)
+        return self._probabilities_of(self._lut[pixels.reshape((-1, self.height, self.width))])
 
     def probabilities(self, images: Sequence[preprocess.ImageSource] | np.ndarray, *,
                       color_order: str = "RGB") -> np.ndarray:
@@ -371,8 +380,11 @@ class Classifier:
         """A float model answering NaN or infinity has broken weights: no label from it can be trusted."""
         return ModelError(f"{self.path}: the model's output has NaN or infinite scores (corrupt weights?)")
 
-    def _ranked(self, scores: np.ndarray, top_k: int) -> list[list[Prediction]]:
-        """Top_k rows of an (N, classes) score array; ties go to the lower index, as in `_top`."""
+    def rank(self, scores: np.ndarray, top_k: int = 3) -> list[list[Prediction]]:
+        """Top_k Predictions of each row of an (N, classes) score array (from `probabilities`).
+
+        Ties go to the lower index, as in `classify`. Raises UsageError for a bad top_k.
+        """
         k = self._check_top_k(top_k)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         names = self._names

@@ -1,11 +1,17 @@
-"""Classify many image files with decoding and preprocessing in worker processes.
+"""Classify many image files in worker processes: decoding, preprocessing and the model.
 
 Why processes, not threads: on 2 cores, 2 threads made `prepare` only 1.1-1.4x faster
 (Pillow's decode releases the GIL, but the crop, polarity and resize steps are many
 small numpy calls that hold it), while 2 processes made it 1.6-2.2x faster
-(benchmarks/classify_throughput.py). The interpreter stays in this process: workers
-only read files and return uint8 (N, H, W) pixels, so a model is never loaded twice,
-and the interpreter runs each chunk as one batch (cheaper per image than single calls).
+(benchmarks/classify_throughput.py).
+
+Why the model runs in the workers too: each worker loads its own interpreter (one
+thread each; about 3 ms, a 250 KB model) and sends back ten scores per image, which
+this process only ranks and prints. With the model here instead, every interpreter
+call queued behind this one process: with a Fashion-MNIST model's ten test-time views
+(about 250 us per image on a 2-core AMD EPYC) the workers idled and 2 workers ran at
+0.3-0.6x the serial floor. Each chunk is still one interpreter call (a batch is cheaper
+per image than single calls).
 
 How: each worker is one process with its own pipe. Chunks of file paths are dealt to
 the workers in turn and each worker answers its chunks in the order it got them, so
@@ -14,44 +20,47 @@ No threads in this process and no shared queue: a chunk costs one pickle each wa
 (concurrent.futures' pool spent about 10 us per image here on its feeder and manager
 threads, a tenth of the time a small PNG takes).
 
-Start-up: on Linux the workers are forked from this process, which has numpy, Pillow
-and edgecnn imported already, so they are ready in milliseconds; a fork server or
-spawned workers import them again first (0.2-0.4 s here, as long as classifying 1,000
-small PNGs takes). Forking is safe here because a worker only runs `preprocess.prepare`
-(numpy and Pillow) and never touches what other threads of this process own: the
-interpreter and its thread pool, the progress bar. Elsewhere (macOS, Windows) workers
-are spawned, as Python does by default there.
+Start-up: on Linux the workers are forked from this process, which has numpy, Pillow,
+the interpreter's module and edgecnn imported already, so they are ready in
+milliseconds; a fork server or spawned workers import them again first (0.2-0.4 s
+here, as long as classifying 1,000 small PNGs takes). Forking is safe here because a
+worker only uses what it makes itself (its own interpreter, `preprocess.prepare`) and
+never touches what other threads of this process own: this process's interpreter and
+its thread pool, the progress bar. Elsewhere (macOS, Windows) workers are spawned, as
+Python does by default there. A worker loads the model from the same path, with the
+same backend, polarity and views as this process's Classifier (`WorkerModel`).
 
 Order and memory: the input is read lazily, CHUNK items at a time, and at most
 `window` chunks (default 2 per worker) are with the workers at once. So a folder of a
 million files holds about window x CHUNK images in memory, never the folder.
 
 Errors: a worker turns each file's exception into its answer (an error, or no item)
-with the same `report.prepare_chunk` as the serial path, so every line is the same as
-with one worker. Workers ignore SIGINT: a Ctrl-C reaches this process, which stops the
-workers (they hold nothing but images being decoded) and exits.
+with the same `report.score_chunk` as the serial path, so every line is the same as
+with one worker; a model that fails to load or run in a worker is a ModelError here.
+Workers ignore SIGINT: a Ctrl-C reaches this process, which stops the workers (they
+hold nothing but images being read) and exits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
+import io
 import itertools
 import multiprocessing
 import os
 import signal
 import sys
 from collections import deque
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import ImageError
-from . import preprocess
+from ..errors import EdgecnnError, ImageError, ModelError
 from .classifier import Classifier
 from .files import Item
-from .report import CHUNK, Result, classify_chunks, finish_chunk, prepare_chunk
+from .report import CHUNK, Result, classify_chunks, finish_chunk, score_chunk
 
 #: Chunks in flight per worker: one being prepared, one waiting, so no worker idles.
 CHUNKS_PER_WORKER = 2
@@ -90,7 +99,8 @@ def parallel_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, work
     (default CHUNKS_PER_WORKER x workers); it bounds how far `items` is read ahead.
     Input of at most two chunks, or workers <= 1, takes the serial path (starting
     processes would cost more than it saves). Raises ModelError if the model fails to
-    run, ImageError if a worker process dies (a decoder crash or the OOM killer).
+    load or run in a worker, ImageError if a worker process dies (a decoder crash or the
+    OOM killer).
     """
     workers = default_workers() if workers is None else workers
     window = max(1, window if window is not None else CHUNKS_PER_WORKER * max(workers, 1))
@@ -100,7 +110,7 @@ def parallel_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, work
         yield from classify_chunks(clf, itertools.chain(head, source), top_k, chunk)
         return
     chunks = _chunks(itertools.chain(head, source), chunk)
-    pool = Workers(min(workers, window), clf.input_size, clf.invert)
+    pool = Workers(min(workers, window), WorkerModel.of(clf))
     pending: deque[tuple[list[Item], int]] = deque()
     finished = False
     try:
@@ -108,26 +118,49 @@ def parallel_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, work
             pending.append((batch, pool.send(number % pool.count, batch)))
         while pending:
             batch, worker = pending.popleft()
-            done, pixels = pool.receive(worker, batch)
+            done, scores = pool.receive(worker, batch)
             following = next(chunks, None)  # to the worker just freed, before classifying: it never idles
             if following is not None:
                 pending.append((following, pool.send(worker, following)))
             else:
                 pool.finish()
-            yield finish_chunk(clf, batch, done, pixels, top_k)
+            yield finish_chunk(clf, batch, done, scores, top_k)
         finished = True
     finally:
         pool.close(stop=not finished)  # early exit (Ctrl-C, an error, a consumer that stops): stop them now
 
 
+@dataclass(frozen=True)
+class WorkerModel:
+    """What a worker needs to build a Classifier that answers as this process's one does."""
+
+    path: str
+    backend: str
+    invert: bool | None
+    views: str
+
+    @classmethod
+    def of(cls, clf: Classifier) -> "WorkerModel":
+        return cls(str(clf.path), clf.backend.name, clf.invert, clf.views)
+
+    def load(self) -> Classifier:
+        """The worker's Classifier: one interpreter thread (each worker is one core's work).
+
+        Its warnings (a manifest digest that differs) were already shown by this process's
+        Classifier, so they are not repeated per worker. Raises what Classifier raises.
+        """
+        with contextlib.redirect_stderr(io.StringIO()):
+            return Classifier(self.path, num_threads=1, backend=self.backend, invert=self.invert, views=self.views)
+
+
 class Workers:
-    """`count` worker processes, each with its own pipe, preparing chunks of files in the order sent.
+    """`count` worker processes, each with its own pipe, classifying chunks of files in the order sent.
 
     Started with SIGINT blocked, so a Ctrl-C during start-up cannot reach a worker before it
     ignores SIGINT. Raises ImageError from `receive` when a worker has died.
     """
 
-    def __init__(self, count: int, size: tuple[int, int], invert: bool | None) -> None:
+    def __init__(self, count: int, model: WorkerModel) -> None:
         fork = sys.platform.startswith("linux")
         context = multiprocessing.get_context("fork" if fork else "spawn")
         self.count = count
@@ -143,7 +176,7 @@ class Workers:
                 # A forked worker inherits this process's ends of its own pipe and the earlier workers': it
                 # closes them, so that it sees its pipe close when this process closes it or exits.
                 inherited = [*self._conns, mine] if fork else []
-                proc = context.Process(target=_serve, args=(theirs, inherited, size, invert),
+                proc = context.Process(target=_serve, args=(theirs, inherited, model),
                                        daemon=True, name="edgecnn-prepare")
                 proc.start()
                 theirs.close()
@@ -173,13 +206,20 @@ class Workers:
                 self._send(worker, None)
 
     def receive(self, worker: int, batch: list[Item]) -> tuple[list[Result | None], np.ndarray]:
-        """`worker`'s answer to the oldest batch it was sent; ImageError naming the batch if it died."""
+        """`worker`'s answer to the oldest batch it was sent (`report.score_chunk`'s).
+
+        Raises ModelError when the worker could not load or run the model, ImageError
+        naming the batch if the worker died.
+        """
         try:
-            return self._conns[worker].recv()
+            answer = self._conns[worker].recv()
         except (EOFError, OSError):
             raise ImageError(f"{batch[0].path}: a worker process died while reading this image or one of the "
                              f"{len(batch) - 1} after it (a decoder crash or out of memory?); "
                              "--workers 1 reads them in one process") from None
+        if isinstance(answer, str):  # _serve: the model's problem, in its own words
+            raise ModelError(answer)
+        return answer
 
     def close(self, stop: bool) -> None:
         """Let idle workers exit (their pipe closes), or with `stop`, end them mid-chunk; then reap them."""
@@ -193,14 +233,20 @@ class Workers:
             proc.join()
 
 
-def _serve(conn: Connection, inherited: list[Connection], size: tuple[int, int], invert: bool | None) -> None:
-    """A worker: answer each chunk of paths with `report.prepare_chunk` until told to finish or the pipe closes."""
+def _serve(conn: Connection, inherited: list[Connection], model: WorkerModel) -> None:
+    """A worker: answer each chunk of paths with `report.score_chunk` until told to finish or the pipe closes.
+
+    A model that fails to load or run is answered with its message (a str) and the worker exits.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the whole process group; the parent acts
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for other in inherited:
         other.close()
-    prepare = functools.partial(preprocess.prepare, size=size, invert=invert)
+    try:
+        clf: Classifier | str = model.load()
+    except EdgecnnError as exc:
+        clf = str(exc)
     while True:
         try:
             paths = conn.recv()
@@ -210,8 +256,14 @@ def _serve(conn: Connection, inherited: list[Connection], size: tuple[int, int],
             return
         items = [Item(p) if isinstance(p, str) else Item(*p) for p in paths]
         try:
-            conn.send(prepare_chunk(prepare, items, size))
+            answer = clf if isinstance(clf, str) else score_chunk(clf, items)
+        except EdgecnnError as exc:  # ModelError: the model failed to run on this chunk
+            answer = str(exc)
+        try:
+            conn.send(answer)
         except (BrokenPipeError, OSError):
+            return
+        if isinstance(answer, str):
             return
 
 

@@ -131,8 +131,8 @@ def classify_chunks(clf: Classifier, items: Iterable[Item], top_k: int = 1, chun
     """`classify_items`, a list of Results per `chunk` items (the unit the interpreter runs on)."""
     source = iter(items)
     while batch := list(itertools.islice(source, chunk)):
-        done, pixels = prepare_chunk(clf.prepare, batch, clf.input_size)
-        yield finish_chunk(clf, batch, done, pixels, top_k)
+        done, scores = score_chunk(clf, batch)
+        yield finish_chunk(clf, batch, done, scores, top_k)
 
 
 def prepare_item(prepare: Callable[[str], np.ndarray], item: Item) -> np.ndarray | Result:
@@ -167,14 +167,24 @@ def prepare_chunk(prepare: Callable[[str], np.ndarray], chunk: Sequence[Item],
     return done, np.stack(good) if good else np.zeros((0,) + tuple(size), np.uint8)
 
 
-def finish_chunk(clf: Classifier, chunk: Sequence[Item], done: Sequence[Result | None], pixels: np.ndarray,
-                 top_k: int) -> list[Result]:
-    """Results for `chunk`: `done[i]` where set, else a Result for the next of `pixels`, classified.
+def score_chunk(clf: Classifier, chunk: Sequence[Item],
+                prepare: Callable[[str], np.ndarray] | None = None) -> tuple[list[Result | None], np.ndarray]:
+    """(finished Result or None per item, (N, classes) float32 scores of the None ones, in order).
 
-    The good items' pixels go to the interpreter in one call. Raises ModelError if the
-    model fails to run.
+    `prepare_chunk` (with `clf.prepare` unless given), then the good items' pixels through
+    the model in one call, test-time views included. What a worker process of parallel.py
+    computes and sends back (small: ten scores per image), and the serial path's first step.
+    Raises ModelError if the model fails to run; never an exception for a bad file.
     """
-    answers = iter(clf.classify_prepared(pixels, top_k) if len(pixels) else ())
+    done, pixels = prepare_chunk(prepare or clf.prepare, chunk, clf.input_size)
+    scores = clf.probabilities_prepared(pixels) if len(pixels) else np.zeros((0, clf.num_classes), np.float32)
+    return done, scores
+
+
+def finish_chunk(clf: Classifier, chunk: Sequence[Item], done: Sequence[Result | None], scores: np.ndarray,
+                 top_k: int) -> list[Result]:
+    """Results for `chunk`: `done[i]` where set, else a Result ranking the next row of `scores` (`score_chunk`'s)."""
+    answers = iter(clf.rank(scores, top_k) if len(scores) else ())
     return [Result(item.path, next(answers)) if result is None else result for item, result in zip(chunk, done)]
 
 
@@ -228,8 +238,9 @@ def print_results(clf: Classifier, items: Iterable[Item], top_k: int, as_json: b
                   workers: int | None = 1, *, min_score: float = 0.0) -> Summary:
     """Classify `items`, print a line per image as its chunk is done (errors to `err` in text mode).
 
-    `workers` > 1 decodes and prepares images in that many processes while this one runs
-    the interpreter (parallel.parallel_chunks); None: as many as this process has cores.
+    `workers` > 1 decodes, prepares and classifies images in that many processes, each
+    with its own interpreter, while this one prints (parallel.parallel_chunks); None: as
+    many as this process has cores.
     The lines, their order and the errors are the same as with 1. `min_score`: a best
     score below it is printed as uncertain. Raises ModelError if the model fails to run,
     UsageError for workers < 1 or a min_score outside 0..1.
