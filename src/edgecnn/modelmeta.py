@@ -20,7 +20,10 @@ file of random bytes or a few flipped bytes make it read outside the buffer and 
 process dies with a segmentation fault that no exception handler can catch. The check
 follows every table, vector and string the interpreter will (Model, OperatorCode,
 SubGraph, Tensor, QuantizationParameters, Operator, Buffer, Metadata, SignatureDef) and
-requires each offset, length and index to stay inside the file. It reads headers, never
+requires each offset, length and index to stay inside the file, and the sizes memory is
+copied by to agree: a constant tensor's shape fits its buffer, and a DEQUANTIZE or QUANTIZE
+output has as many elements as its input (LiteRT's XNNPACK delegate unpacks float16 weights
+by the output's shape; a larger one is read past the weights). It reads headers, never
 weights: well under a millisecond for edgecnn's 256 KB model. Field numbers are those of
 tensorflow/lite/schema/schema.fbs. For ONNX, the top-level ModelProto fields must parse
 (ONNX Runtime itself validates the graph when it loads the model).
@@ -73,11 +76,20 @@ _Q_FLOAT_VECTORS, _Q_ZERO_POINT, _Q_DETAILS = (0, 1, 2), 3, 5
 _OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS, _OP_CUSTOM = 0, 1, 2, 4, 5
 _OP_MUTATING, _OP_INTERMEDIATES, _OP_LARGE_OFFSET, _OP_LARGE_SIZE, _OP_OPTIONS_2 = 7, 8, 9, 10, 12
 # OperatorCode, Buffer, Metadata, SignatureDef, TensorMap fields
-_OC_CUSTOM = 1
+_OC_DEPRECATED_BUILTIN, _OC_CUSTOM, _OC_BUILTIN = 0, 1, 3
 _B_DATA, _B_OFFSET, _B_SIZE = 0, 1, 2
 _MD_NAME, _MD_BUFFER = 0, 1
 _SD_INPUTS, _SD_OUTPUTS, _SD_KEY, _SD_SUBGRAPH = 0, 1, 2, 4
 _TM_NAME, _TM_TENSOR = 0, 1
+
+#: Element-wise conversions (BuiltinOperator values): the output has the input's shape, so the
+#: same number of elements. The XNNPACK delegate (LiteRT's default CPU delegate) unpacks a
+#: DEQUANTIZE of constant weights when it is applied, before any kernel's Prepare, sizing the
+#: copy by the output tensor's shape in the file (xnnpack_delegate.cc, PrepareOpsToDelegate:
+#: `tensor_elements = output_tensor.bytes / sizeof(float)`, then DequantizeFloat16 reads that
+#: many float16 values from the input's buffer); an output larger than its input reads past
+#: the weights and the process dies with a segmentation fault.
+_ELEMENTWISE_OPS = {6: "DEQUANTIZE", 114: "QUANTIZE"}
 
 #: ONNX ModelProto.metadata_props; StringStringEntryProto key (1) and value (2).
 _ONNX_METADATA_PROPS, _ONNX_KEY, _ONNX_VALUE = 14, 1, 2
@@ -180,15 +192,18 @@ def _check_model(r: _Reader) -> dict[str, bytes]:
     if version != SCHEMA_VERSION:
         raise _Corrupt(f"schema version {version}, expected {SCHEMA_VERSION}")
     opcodes = model.tables(_M_OPCODES)
+    builtins = []
     for opcode in opcodes:
         opcode.string(_OC_CUSTOM)
+        # the schema's rule: the code is the larger of builtin_code and deprecated_builtin_code
+        builtins.append(max(opcode.scalar(_OC_DEPRECATED_BUILTIN, "<b"), opcode.scalar(_OC_BUILTIN, "<i")))
     buffers = model.tables(_M_BUFFERS)
     sizes = [len(_buffer_bytes(r, buffer)) for buffer in buffers]  # slices: no copy of the weights
     subgraphs = model.tables(_M_SUBGRAPHS)
     if not subgraphs:
         raise _Corrupt("no subgraph")
     for subgraph in subgraphs:
-        _check_subgraph(subgraph, len(opcodes), sizes)
+        _check_subgraph(subgraph, builtins, sizes)
     model.string(_M_DESCRIPTION)
     _check_indices(model.ints(_M_METADATA_BUFFER), len(buffers), "metadata buffer")
     entries: dict[str, bytes] = {}
@@ -217,18 +232,20 @@ def _buffer_bytes(r: _Reader, buffer: _Table) -> bytes:
     return r.data[offset:offset + size] if offset > 1 else b""
 
 
-def _check_subgraph(subgraph: _Table, n_opcodes: int, buffer_sizes: list[int]) -> None:
+def _check_subgraph(subgraph: _Table, builtins: list[int], buffer_sizes: list[int]) -> None:
     tensors = subgraph.tables(_SG_TENSORS)
-    for tensor in tensors:
-        _check_tensor(tensor, buffer_sizes)
+    shapes = [_check_tensor(tensor, buffer_sizes) for tensor in tensors]
     n = len(tensors)
     _check_indices(subgraph.ints(_SG_INPUTS), n, "subgraph input tensor")
     _check_indices(subgraph.ints(_SG_OUTPUTS), n, "subgraph output tensor")
     subgraph.string(_SG_NAME)
-    for op in subgraph.tables(_SG_OPERATORS):
-        _check_indices((op.scalar(_OP_OPCODE),), n_opcodes, "operator code")
+    for index, op in enumerate(subgraph.tables(_SG_OPERATORS)):
+        opcode = op.scalar(_OP_OPCODE)
+        _check_indices((opcode,), len(builtins), "operator code")
         for field in (_OP_INPUTS, _OP_OUTPUTS, _OP_INTERMEDIATES):
             _check_indices(op.ints(field), n, "operator tensor", optional_ok=True)
+        if builtins[opcode] in _ELEMENTWISE_OPS:
+            _check_elementwise(_ELEMENTWISE_OPS[builtins[opcode]], index, op, shapes)
         op.vector(_OP_CUSTOM, 1)
         op.vector(_OP_MUTATING, 1)
         op.subtable(_OP_OPTIONS)
@@ -238,7 +255,22 @@ def _check_subgraph(subgraph: _Table, n_opcodes: int, buffer_sizes: list[int]) -
             raise _Corrupt(f"custom options at {offset} are past the end of the file")
 
 
-def _check_tensor(tensor: _Table, buffer_sizes: list[int]) -> None:
+def _check_elementwise(name: str, index: int, op: _Table, shapes: list[tuple[int, ...]]) -> None:
+    """An element-wise op's first output has as many elements as its first input (both shapes known)."""
+    inputs, outputs = op.ints(_OP_INPUTS), op.ints(_OP_OUTPUTS)
+    if not inputs or not outputs or inputs[0] < 0 or outputs[0] < 0:
+        return
+    src, dst = shapes[inputs[0]], shapes[outputs[0]]
+    if any(d < 0 for d in src + dst):  # -1: not known until the interpreter resizes it
+        return
+    if math.prod(src) != math.prod(dst):
+        raise _Corrupt(f"operator {index} ({name}) turns tensor {inputs[0]} of shape {list(src)} "
+                       f"({math.prod(src)} elements) into tensor {outputs[0]} of shape {list(dst)} "
+                       f"({math.prod(dst)} elements); an element-wise op keeps the number of elements")
+
+
+def _check_tensor(tensor: _Table, buffer_sizes: list[int]) -> tuple[int, ...]:
+    """Check one Tensor table; its shape."""
     shape = tensor.ints(_T_SHAPE)
     if any(d < -1 for d in shape):
         raise _Corrupt(f"tensor shape {list(shape)}")
@@ -259,6 +291,7 @@ def _check_tensor(tensor: _Table, buffer_sizes: list[int]) -> None:
         if buffer_sizes[buffer] < needed:  # the interpreter would read its weights past the buffer
             raise _Corrupt(f"tensor shape {list(shape)} needs {needed} bytes, its buffer {buffer} has "
                            f"{buffer_sizes[buffer]}")
+    return shape
 
 
 def _check_signature(signature: _Table, subgraphs: list[_Table]) -> None:
