@@ -97,7 +97,9 @@ def open_image(path: str | os.PathLike[str], gray: bool = False) -> Image.Image:
     `gray`: a colour JPEG is decoded straight to grayscale by libjpeg (its luma, full
     size: about 20% faster than RGB then "L", and within 3 levels of it on a handful of
     pixels). Not at a reduced DCT scale: cropping a 1/2-scale decode changed 18% of the
-    predictions on the photo-like benchmark images.
+    predictions on the photo-like benchmark images; and 12 MP photo variants (500, seed 1)
+    decoded at 1/4 (1008x756) were prepared only 1.34x faster (libjpeg's entropy decoding
+    is most of the time) while agreeing with their tile's class 0.6 points less often.
     """
     p = Path(path)
     try:
