@@ -181,3 +181,115 @@ def test_png_and_jpeg_without_orientation_are_left_as_stored(tmp_path):
     for name in ("plain.png", "plain.jpg"):
         _, path = _sideways(tmp_path, name)
         assert np.array_equal(np.asarray(open_image(path)), np.asarray(Image.open(path)))
+
+
+# ---------------------------------------------------------------- find_item's arithmetic (issue 16, part 2)
+
+
+def plain_row_ends(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows, first, last = [], [], []
+    for r in range(mask.shape[0]):
+        cols = np.flatnonzero(mask[r])
+        if len(cols):
+            rows.append(r)
+            first.append(cols[0])
+            last.append(cols[-1])
+    return np.array(rows, int), np.array(first, int), np.array(last, int)
+
+
+def test_item_mask_is_the_filled_component_with_its_row_ends_and_area():
+    for mask in masks(600, 7):
+        expected = plain_filled(plain_item_component(mask))
+        got, ends, area = preprocess._item_mask(mask.copy())
+        assert np.array_equal(got, expected)
+        for a, b in zip(ends, plain_row_ends(expected)):
+            assert np.array_equal(a, b)
+        assert area == np.count_nonzero(expected)
+        assert preprocess._skew(got, ends) == plain_skew(expected)
+
+
+def test_single_run_rows_take_the_runs_path():
+    mask = np.zeros((12, 15), bool)
+    mask[2:9, 3:11] = True
+    mask[9, 5:7] = True
+    got, ends, area = preprocess._item_mask(mask)
+    assert got is mask and area == 58
+    assert np.array_equal(ends[0], np.arange(2, 10)) and np.array_equal(ends[2], [10] * 7 + [6])
+
+
+def grids(count: int, seed: int) -> list[np.ndarray]:
+    """float32 grids of levels 0-255 (a picture's) and of arbitrary floats, odd and even sizes."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        h, w = (int(v) for v in rng.integers(1, 90, 2))
+        grid = rng.integers(0, 256, (h, w)).astype(np.float32)
+        out.append(grid if i % 2 else (grid * rng.uniform(-3, 3) + rng.normal(0, 50, (h, w))).astype(np.float32))
+    return out
+
+
+def test_smooth3_is_the_padded_box_mean():
+    for grid in grids(300, 8):
+        p = np.pad(grid, 1, mode="edge")
+        rows = p[:-2] + p[1:-1] + p[2:]
+        expected = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
+        assert np.array_equal(preprocess._smooth3(grid), expected)
+
+
+def test_evaluate_is_the_formula():
+    rng = np.random.default_rng(9)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        c = rng.normal(0, 100, 6).astype(np.float32)
+        u = rng.uniform(0, 1, (1, w)).astype(np.float32)
+        v = rng.uniform(0, 1, (h, 1)).astype(np.float32)
+        expected = (c[0] + c[1] * u + c[3] * u * u) + (c[2] * v + c[5] * v * v) + c[4] * (u * v)
+        assert np.array_equal(preprocess._evaluate(c, u, v), expected)
+
+
+def test_solve_and_fit_surface_are_numpys():
+    rng = np.random.default_rng(10)
+    for _ in range(200):
+        n = int(rng.integers(6, 2500))
+        design = np.stack([np.ones(n), *rng.uniform(0, 1, (2, n))], axis=1)
+        design = np.concatenate([design, design[:, 1:2] ** 2, design[:, 1:2] * design[:, 2:3], design[:, 2:3] ** 2], 1)
+        z = rng.normal(128, 40, n).astype(np.float32)
+        gram = design.T @ design + 1e-9 * np.eye(6)
+        b = design.T @ z
+        assert np.array_equal(preprocess._solve(gram, b), np.linalg.solve(gram, b))
+        coef = np.linalg.solve(gram, design.T @ z)
+        err = np.abs(design @ coef - z)
+        keep = np.flatnonzero(err <= np.quantile(err, 0.8))
+        kept = design[keep]
+        expected = np.linalg.solve(kept.T @ kept + 1e-9 * np.eye(6), kept.T @ z[keep]).astype(np.float32)
+        assert np.array_equal(preprocess._fit_surface(z, design, gram), expected)
+    with pytest.raises(np.linalg.LinAlgError), np.errstate(invalid="ignore"):
+        preprocess._solve(np.zeros((6, 6)), np.ones(6))  # singular: np.linalg.solve's error, as before
+
+
+@pytest.mark.parametrize("invert", [None, True, False])
+def test_grid_is_the_float_grid_inverted_by_its_border(invert):
+    rng = np.random.default_rng(11)
+    for i in range(200):
+        h, w = (int(v) for v in rng.integers(2, 200, 2))
+        gray = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        if i % 2:
+            gray = (gray // 4 + rng.integers(0, 200)).astype(np.uint8)  # borders on both sides of 127
+        step, origin = int(rng.integers(1, 5)), (int(rng.integers(0, 2)), int(rng.integers(0, 2)))
+        for source in (gray, rng.integers(0, 256, (h, w, 3), dtype=np.uint8)):  # grayscale and an RGB frame
+            cells = source[origin[0]::step, origin[1]::step].astype(np.float32)
+            plain = cells if source.ndim == 2 else cells @ preprocess._GRAY_WEIGHTS
+            expected_invert = preprocess.needs_inversion(plain.astype(np.uint8)) if invert is None else invert
+            grid, inverted = preprocess._Picture(source, "RGB").grid(step, origin, invert)
+            assert inverted == expected_invert
+            assert np.array_equal(grid, 255.0 - plain if expected_invert else plain)
+
+
+def test_skew_at_the_border_and_of_eight_cells_is_the_outlines():
+    bar = Image.new("L", (40, 40))
+    bar.paste(255, (12, 4, 24, 36))
+    cut = (np.asarray(bar.rotate(-12, Image.Resampling.BILINEAR)) > 127)[6:, 15:]  # cut by the grid's edge
+    assert preprocess._skew(cut) == plain_skew(cut) == 12.000000000000002  # the mask's own ends say 0
+    line = np.zeros((6, 12), bool)
+    line[[1, 1, 2, 2, 2, 3, 3, 4], [1, 2, 3, 4, 5, 6, 7, 8]] = True  # 8 cells: the outline is all of them
+    assert preprocess._skew(line) == plain_skew(line) != 0.0
