@@ -294,3 +294,129 @@ def test_skew_at_the_border_and_of_eight_cells_is_the_outlines():
     line = np.zeros((6, 12), bool)
     line[[1, 1, 2, 2, 2, 3, 3, 4], [1, 2, 3, 4, 5, 6, 7, 8]] = True  # 8 cells: the outline is all of them
     assert preprocess._skew(line) == plain_skew(line) != 0.0
+
+
+# ---------------------------------------------------------------- item_pixels and the last steps
+
+
+def plain_item_pixels(picture, item) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """item_pixels as it was written before the speed work (561db1b)."""
+    top, left, bottom, right = item.box
+    factor = max(1, max(bottom - top, right - left) // preprocess.DETAIL_SIDE)
+    values = picture.gray_reduced((top, left, bottom, right), factor).astype(np.float32)
+    if item.invert:
+        values = 255.0 - values
+    h, w = picture.shape
+    ys = top + (np.arange(values.shape[0], dtype=np.float32) + 0.5) * factor - 0.5
+    xs = left + (np.arange(values.shape[1], dtype=np.float32) + 0.5) * factor - 0.5
+    c, u, v = item.surface, (xs / max(w - 1, 1))[None, :], (ys / max(h - 1, 1))[:, None]
+    values -= (c[0] + c[1] * u + c[3] * u * u) + (c[2] * v + c[5] * v * v) + c[4] * (u * v)
+    grid_rows = np.clip(np.rint((ys - item.grid_origin[0]) / item.step).astype(np.intp), 0, item.mask.shape[0] - 1)
+    grid_cols = np.clip(np.rint((xs - item.grid_origin[1]) / item.step).astype(np.intp), 0, item.mask.shape[1] - 1)
+    dilated = np.pad(item.mask, 1)
+    dilated = np.max([dilated[r:r + item.mask.shape[0], c:c + item.mask.shape[1]] for r in range(3) for c in range(3)],
+                     axis=0)
+    near = dilated[np.ix_(grid_rows, grid_cols)]
+    peak = float(values[near].max()) if near.any() else item.peak
+    noise = item.pixel_noise / factor
+    floor = min(max(preprocess.FLOOR_NOISE * noise, 3.0), preprocess.FLOOR_FRACTION * peak)
+    scaled = (values - floor) * np.float32(255.0 / max(peak - floor, 1.0))
+    pixels = np.clip(np.rint(scaled), 0, 255).astype(np.uint8) * near
+    edge = near & (values > max(preprocess.BOX_NOISE * noise, preprocess.BOX_FRACTION * peak))
+    rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
+    box = (top + int(rows[0]) * factor, left + int(cols[0]) * factor,
+           min(h, top + (int(rows[-1]) + 1) * factor), min(w, left + (int(cols[-1]) + 1) * factor))
+    if item.angle:
+        pixels = np.asarray(Image.fromarray(pixels.astype(np.uint8)).rotate(item.angle, Image.Resampling.BILINEAR,
+                                                                             expand=True))
+        edge = np.asarray(Image.fromarray(edge.astype(np.uint8) * 255).rotate(item.angle, Image.Resampling.BILINEAR,
+                                                                                expand=True)) > 127
+        rows, cols = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
+    return pixels[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1], box
+
+
+def photos(count: int, seed: int) -> list[np.ndarray]:
+    """Photo-like pictures: a lit, noisy surface with a turned item, grayscale or RGB, small to large."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        h, w = (int(v) for v in rng.integers(60, 700, 2))
+        yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+        surface = 190 + 40 * xx - 30 * yy * yy + rng.normal(0, rng.uniform(1, 6), (h, w))
+        item = Image.new("L", (w, h))
+        box = (int(w * rng.uniform(0.15, 0.4)), int(h * rng.uniform(0.1, 0.4)),
+               int(w * rng.uniform(0.6, 0.9)), int(h * rng.uniform(0.6, 0.95)))
+        item.paste(255, box)
+        item = np.asarray(item.rotate(float(rng.uniform(-15, 15)), Image.Resampling.BILINEAR)) / 255.0
+        level = rng.uniform(20, 110) if i % 4 else rng.uniform(165, 180)  # every 4th: faint
+        gray = np.clip(surface * (1 - item) + (level + rng.normal(0, 4, (h, w))) * item, 0, 255).astype(np.uint8)
+        if i % 2:
+            gray = 255 - gray  # a light item on a dark surface
+        out.append(gray if i % 3 else np.repeat(gray[:, :, None], 3, axis=2))
+    return out
+
+
+def test_item_pixels_is_the_plain_code():
+    angles = []
+    for source in photos(60, 12):
+        picture = preprocess._Picture(source, "RGB")
+        try:
+            item = preprocess.find_item(picture)
+        except preprocess.NoItem:
+            continue
+        angles.append(item.angle)
+        got, box = preprocess.item_pixels(picture, item)
+        expected, expected_box = plain_item_pixels(picture, item)
+        assert box == expected_box and np.array_equal(got, expected)
+    assert len(angles) > 40 and sum(a != 0 for a in angles) > 5  # both the upright and the turning path
+
+
+def test_centres_and_grid_index_are_the_formulas():
+    mask = np.zeros((40, 55), bool)
+    for start, n, factor, step, origin in [(0, 10, 1, 1, 0), (17, 300, 3, 4, 2), (5, 4100, 1, 3, 1), (250, 7, 2, 6, 3)]:
+        expected = start + (np.arange(n, dtype=np.float32) + 0.5) * factor - 0.5
+        centres = preprocess._centres(start, n, factor)
+        assert centres.dtype == np.float32 and np.array_equal(centres, expected)
+        item = preprocess.Item((0, 0, 1, 1), step, (origin, origin), mask, np.zeros(6, np.float32), False,
+                               1.0, 1.0, 1.0, 1.0)
+        for axis in (0, 1):
+            index = preprocess._grid_index(centres, item, axis)
+            plain = np.clip(np.rint((expected - origin) / step).astype(np.intp), 0, mask.shape[axis] - 1)
+            assert np.array_equal(mask.take(index, axis=axis, mode="clip"), mask.take(plain, axis=axis))
+            assert np.array_equal(np.clip(index, 0, mask.shape[axis] - 1), plain)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (30, 30), (89, 61), (61, 89), (40, 80), (81, 40), (200, 30), (5, 90),
+                                   (1, 1), (14, 28)])
+def test_fitted_sharpened_is_fit_in_square_then_sharpened(shape):
+    rng = np.random.default_rng(13)
+    pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+    for size in [(28, 28), (20, 30), (30, 30)]:
+        expected = preprocess.sharpened(preprocess.fit_in_square(pixels, size))
+        plain = np.asarray(Image.fromarray(preprocess.resize_area(preprocess.pad_to_square(pixels), size)).filter(
+            ImageFilter.UnsharpMask(preprocess.SHARPEN_RADIUS, preprocess.SHARPEN_PERCENT, 0)))
+        for view in (pixels, np.asfortranarray(pixels), pixels[:, ::-1][:, ::-1]):
+            got = preprocess.fitted_sharpened(view, size)
+            assert np.array_equal(got, expected) and np.array_equal(got, plain), size
+            assert got.shape == size and got.dtype == np.uint8 and not got.flags.writeable
+
+
+def test_levels_is_the_formula():
+    rng = np.random.default_rng(14)
+    for i in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 60, 2))
+        values = rng.normal(rng.uniform(-20, 80), rng.uniform(0.1, 60), shape).astype(np.float32)
+        near = rng.random(shape) < rng.uniform(0, 1)
+        peak = float(values.max()) if i % 3 else float(rng.uniform(0, 3))  # peak - floor below 1 too
+        floor = float(rng.uniform(0, 8))
+        scaled = (values - floor) * np.float32(255.0 / max(peak - floor, 1.0))
+        expected = np.clip(np.rint(scaled), 0, 255).astype(np.uint8) * near
+        assert np.array_equal(preprocess._levels(values.copy(), near, floor, peak), expected)
+
+
+def test_item_pixels_with_nothing_near_the_mask_is_no_item():
+    picture = preprocess._Picture(np.full((60, 80), 200, np.uint8), "RGB")
+    item = preprocess.Item((10, 10, 40, 50), 1, (0, 0), np.zeros((60, 80), bool), np.zeros(6, np.float32), True,
+                           12.0, 50.0, 1.0, 1.0)
+    with pytest.raises(preprocess.NoItem):
+        preprocess.item_pixels(picture, item)
