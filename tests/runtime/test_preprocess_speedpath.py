@@ -420,3 +420,16 @@ def test_item_pixels_with_nothing_near_the_mask_is_no_item():
                            12.0, 50.0, 1.0, 1.0)
     with pytest.raises(preprocess.NoItem):
         preprocess.item_pixels(picture, item)
+
+
+def test_peak_within_is_the_selected_maximum():
+    rng = np.random.default_rng(15)
+    for i in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 40, 2))
+        values = rng.normal(0, 30, shape).astype(np.float32)
+        if i % 4 == 0:
+            values = np.round(values / 10)  # ties for the top
+        where = rng.random(shape) < (0 if i % 7 == 0 else rng.uniform(0.05, 1))
+        top = int(values.argmax())
+        expected = float(values[where].max()) if where.any() else -np.inf
+        assert preprocess._peak_within(values, where, top) == expected

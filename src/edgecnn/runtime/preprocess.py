@@ -530,7 +530,7 @@ class _Picture:
         """
         rows, cols = slice(origin[0], None, step), slice(origin[1], None, step)
         if self._gray is not None:
-            cells = self._gray[rows, cols]
+            cells = self._gray[rows, cols].copy()  # contiguous first: the ring and the float copy read it 1 us faster
             invert = needs_inversion(cells) if invert is None else invert
             grid = cells.astype(np.float32)
         else:
@@ -611,7 +611,8 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
     pixel_noise = _robust_sigma(grid.take(ring) - level.take(ring))  # flat indices: a boolean mask cost 2x
     residual = np.subtract(smooth, level, out=smooth)
     noise = _robust_sigma(residual.take(ring))
-    peak = float(residual.max())
+    top_cell = int(residual.argmax())
+    peak = float(residual.flat[top_cell])
     if peak < max(MIN_CONTRAST, NOISE_FACTOR * noise):
         raise NoItem(f"no item: nothing stands out of the background (contrast {peak:.0f} levels, "
                      f"noise {noise:.1f})")
@@ -625,7 +626,18 @@ def find_item(picture: "_Picture | ImageSource", invert: bool | None = None) -> 
     bottom = min(h, origin[0] + (int(rows[-1]) + 2) * step)
     right = min(w, origin[1] + (int(last.max()) + 2) * step)
     return Item((top, left, bottom, right), step, origin, mask, surface, bool(invert), threshold,
-                float(residual[mask].max()), noise, pixel_noise, _skew(mask, ends))
+                _peak_within(residual, mask, top_cell), noise, pixel_noise, _skew(mask, ends))
+
+
+def _peak_within(values: np.ndarray, where: np.ndarray, top: int) -> float:
+    """float(values[where].max()), given `top`, the flat index of values' largest value (finite values).
+
+    That one is the answer when `where` holds it, the usual case: no boolean selection
+    then (3 to 8 us on find_item's grid and item_pixels' box). Else -inf when `where` is empty.
+    """
+    if where.flat[top]:
+        return float(values.flat[top])
+    return float(np.where(where, values, -np.inf).max())  # values[where].max() took 1.5x as long
 
 
 def item_pixels(picture: "_Picture | ImageSource", item: Item) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -652,8 +664,8 @@ def item_pixels(picture: "_Picture | ImageSource", item: Item) -> tuple[np.ndarr
     # the dilated mask at each pixel's nearest grid cell (take's mode="clip" clips to the grid)
     near = _dilate(item.mask).take(_grid_index(xs, item, 1), axis=1, mode="clip").take(
         _grid_index(ys, item, 0), axis=0, mode="clip")
-    peak = float(np.where(near, values, -np.inf).max())  # values[near].max(): 6 us, this 4
-    if peak == -np.inf:  # nothing near the mask (the levels are finite)
+    peak = _peak_within(values, near, int(values.argmax()))
+    if peak == -np.inf:  # nothing near the mask
         peak = item.peak
     noise = item.pixel_noise / factor
     floor = min(max(FLOOR_NOISE * noise, 3.0), FLOOR_FRACTION * peak)
@@ -682,7 +694,7 @@ def _levels(values: np.ndarray, near: np.ndarray, floor: float, peak: float) -> 
     values -= floor
     values *= 255.0 / max(peak - floor, 1.0)
     pixels = np.clip(np.rint(values, out=values), 0, 255, out=values).astype(np.uint8)
-    pixels *= near
+    pixels *= near.view(np.uint8)  # uint8 by uint8: 0.5 us less than by bool
     return pixels
 
 
