@@ -29,8 +29,8 @@ Only numpy and Pillow are imported here: this module runs on a Raspberry Pi.
 from __future__ import annotations
 
 import functools
-import math
 import io
+import math
 import os
 import stat
 import warnings
@@ -667,7 +667,7 @@ def item_pixels(picture: "_Picture | ImageSource", item: Item) -> tuple[np.ndarr
     peak = _peak_within(values, near, int(values.argmax()))
     if peak == -np.inf:  # nothing near the mask
         peak = item.peak
-    noise = item.pixel_noise / factor
+    noise = item.pixel_noise / factor  # a box average of factor x factor pixels
     floor = min(max(FLOOR_NOISE * noise, 3.0), FLOOR_FRACTION * peak)
     edge = near & (values > max(BOX_NOISE * noise, BOX_FRACTION * peak))
     bounds = _image(edge.view(np.uint8)).getbbox()  # (left, top, right, bottom): 3 us, any + flatnonzero 7
@@ -766,8 +766,8 @@ def _skew_of_ends(ends: RowEnds) -> float:
 
     Within a row, x and y are monotonic in the column (also as rounded), so every angle's
     extremes lie at a row's ends. x and y of all angles are one (50, n) array,
-    c (cos; sin) - r (sin; -cos): y = c sin + r cos exactly, as negation is exact (20 us
-    of separate x and y arrays and np.ptp calls became 8).
+    c (cos; sin) - r (sin; -cos): y = c sin + r cos exactly, as negation is exact (separate
+    x and y arrays and np.ptp calls took 20 us, this 14).
     """
     rows, first, last = ends
     r = np.concatenate((rows, rows))
@@ -793,6 +793,7 @@ _SKEW_TURNS = -np.rad2deg(_SKEW_ANGLES)
 _SKEW_A = np.concatenate((np.cos(_SKEW_ANGLES), np.sin(_SKEW_ANGLES)))[:, None]
 _SKEW_B = np.concatenate((np.sin(_SKEW_ANGLES), -np.cos(_SKEW_ANGLES)))[:, None]
 
+
 def _row_ends(mask: np.ndarray) -> RowEnds:
     """(rows, first, last): the first and the last set cell of each row that has one."""
     rows = mask.any(axis=1).nonzero()[0]
@@ -809,7 +810,8 @@ def _eroded(mask: np.ndarray) -> np.ndarray:
 def _smooth3(grid: np.ndarray) -> np.ndarray:
     """3x3 box mean (edges replicated): noise down by 3x before thresholding.
 
-    The sums in place (the same additions in the same order): 5 us of the 11 were temporaries.
+    The same additions in the same order, the frame written into an empty array and the
+    sums in place (0.5 us of 11 less: most of the cost is the calls).
     """
     h, w = grid.shape
     p = np.empty((h + 2, w + 2), grid.dtype)  # every cell written below: the frame rows, then columns
@@ -940,7 +942,7 @@ except (ImportError, AttributeError):  # pragma: no cover - a numpy without it: 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.linalg.solve(a, b) for a float64 square `a` and vector `b`: the same gufunc, the same numbers.
 
-    np.linalg.solve's checks, type resolution and errstate cost 7 us of its 8 here (twice per
+    np.linalg.solve's checks, type resolution and errstate cost 2 us of its 3 here (twice per
     picture). A singular `a` (never seen: `_gram` adds a ridge) gives NaN from the gufunc, and
     then np.linalg.solve itself raises LinAlgError as before.
     """
@@ -988,14 +990,16 @@ def _item_mask(candidates: np.ndarray) -> tuple[np.ndarray, RowEnds, int]:
 
     The usual item is one part whose rows are one run each: then the mask is `candidates`
     itself (a row of one run has no hole to fill), and its row ends and cell count are
-    read off the runs (these saved 40 us of labelling, filling and row scans here).
+    read off the runs (labelling, filling and scanning the mask's rows took about 50 us more
+    per photo-like JPEG, in sequence).
     """
     starts, stops, width = _runs(candidates)
     kept = _kept_runs(starts, stops, width)
     if kept is None:
         rows = starts // width
         if not (rows[1:] == rows[:-1]).any():  # no row holds two runs
-            return candidates, (rows, starts - rows * width, stops - rows * width - 1), int((stops - starts).sum())
+            row_start = rows * width
+            return candidates, (rows, starts - row_start, stops - row_start - 1), int((stops - starts).sum())
         mask = candidates
     else:
         mask = _painted(candidates.shape, starts[kept], stops[kept], width)
@@ -1050,7 +1054,8 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Each row's runs of set cells as flat (start, stop) indices into the mask with one blank column
     appended (row r, column c is r * width + c), in row-major order, and that width.
 
-    The blank column separates the rows, so one diff over the flat array finds every run.
+    The blank column separates the rows, so two comparisons of the flat array with itself
+    shifted by one find every run's start and stop.
     """
     h, w = mask.shape
     flat = np.zeros(h * (w + 1) + 1, bool)
@@ -1094,8 +1099,8 @@ def _one_part(starts: np.ndarray, stops: np.ndarray, width: int) -> bool:
     """Whether the runs are all one 8-connected part: when every run but the first touches a run
     of the row above (as in `_run_parts`); by induction in row-major order all join the first.
 
-    Not only then (a U's right arm starts a row of its own), but then in 4 numpy calls
-    instead of `_run_parts`' 15 or more; it is so for a usual item.
+    Sufficient, not necessary (the second arm of an upside-down U has no run above its
+    top): a usual item passes in 4 numpy calls, where `_run_parts` takes 15 or more.
     """
     lo = np.searchsorted(stops, starts - width, side="left")
     hi = np.searchsorted(starts, stops - width, side="right")
