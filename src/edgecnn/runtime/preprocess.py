@@ -520,7 +520,7 @@ class _Picture:
             return self._gray[rows, cols]
         return array_to_gray(self.rgb[rows, cols], self.color_order)
 
-    def grid(self, step: int, origin: tuple[int, int], invert: bool | None = False) -> tuple[np.ndarray, bool]:
+    def grid(self, step: int, origin: tuple[int, int], invert: bool | None) -> tuple[np.ndarray, bool]:
         """Float32 grayscale of every `step`-th pixel from `origin`: find_item's view of the picture,
         inverted (255 - level) when `invert` is true or, when None, when its border is light; and
         whether it was inverted.
