@@ -246,6 +246,7 @@ def test_evaluate_is_the_formula():
         v = rng.uniform(0, 1, (h, 1)).astype(np.float32)
         expected = (c[0] + c[1] * u + c[3] * u * u) + (c[2] * v + c[5] * v * v) + c[4] * (u * v)
         assert np.array_equal(preprocess._evaluate(c, u, v), expected)
+        assert np.array_equal(preprocess._evaluate(c, u, v, u * v), expected)
 
 
 def test_solve_and_fit_surface_are_numpys():
