@@ -3,7 +3,11 @@
 The speed work on preprocess.py (issue 16) replaced np.median / np.quantile by single
 partitions, the Python union-find over runs by a vectorised one, four running maxima by
 two running counts, the skew search's outline by its row ends, and skips EXIF parsing
-for PNG/JPEG files with nothing to parse. prepare's answers must not change at all
+for PNG/JPEG files with nothing to parse. Its second part read the usual item's mask,
+row ends and area off the runs, the skew off the mask's own row ends away from the
+grid's border, the peaks off the global argmax, and fused the last Pillow steps; the
+smoothing, surface, fit, levels and pixel-centre arithmetic were reordered into fewer
+temporaries with the same operations in the same order. prepare's answers must not change at all
 (benchmarks/prepare_equivalence.py checks the whole pipeline on 4,400 pictures); here
 each step is checked against the straightforward code it replaced, on random input
 with the awkward cases (ties, odd and even sizes, touching parts, empty masks).
