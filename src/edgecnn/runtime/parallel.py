@@ -6,14 +6,14 @@ small numpy calls that hold it), while 2 processes made it 1.6-2.2x faster
 (benchmarks/classify_throughput.py).
 
 Why the model runs in the workers too: each worker loads its own interpreter (one
-thread each) and sends back ten scores per image, which this process only ranks and
-prints. A worker's start costs about 15 ms of CPU on a 2-core AMD EPYC (the fork's
-copied pages, the model load and check, the batch interpreter, the exit): a fixed cost,
-which 2 workers spread over 1,000 files make about 30 us per file. With the model here instead, every interpreter
-call queued behind this one process: with a Fashion-MNIST model's ten test-time views
-(about 250 us per image on a 2-core AMD EPYC) the workers idled and 2 workers ran at
-0.3-0.6x the serial floor. Each chunk is still one interpreter call (a batch is cheaper
-per image than single calls).
+thread each) and sends back one score per class and image, which this process only ranks and
+prints. With the model here instead, every interpreter call queued behind this one
+process: with a Fashion-MNIST model's ten test-time views (about 230 us per image on a
+2-core AMD EPYC) 2 workers ran at 0.30x the serial floor on small PNGs, against 0.42x
+now. Each chunk is still one interpreter call (a batch is cheaper per image than single
+calls). The price is a worker's start: about 15 ms of CPU here (the fork's copied pages,
+loading and checking the model, the batch interpreter, the exit), a fixed cost that
+comes to about 30 us per file when 2 workers share 1,000 small files.
 
 How: each worker is one process with its own pipe. Chunks of file paths are dealt to
 the workers in turn and each worker answers its chunks in the order it got them, so
