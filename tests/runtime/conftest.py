@@ -124,6 +124,21 @@ def huge_png_header(path: Path, width: int = 20_000, height: int = 20_000) -> Pa
     return path
 
 
+#: For run_python: load the model named by argv[1] in a fresh process; exit 2 with its one-line error.
+#: A fresh process, because a model file the checks miss may crash the interpreter (a segfault).
+LOAD_MODEL = """
+import sys
+from edgecnn.errors import EdgecnnError
+from edgecnn.runtime import Classifier
+try:
+    Classifier(sys.argv[1])
+except EdgecnnError as exc:
+    print(exc)
+    sys.exit(2)
+print("loaded")
+"""
+
+
 def run_python(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run code in a fresh interpreter (crash isolation, clean sys.modules)."""
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)

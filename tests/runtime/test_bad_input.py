@@ -20,20 +20,7 @@ from edgecnn.errors import ImageError, ModelError
 from edgecnn.runtime import Classifier
 from edgecnn.modelmeta import check_tflite_bytes
 
-from .conftest import huge_png_header, run_python, save_png
-
-LOAD = """
-import sys
-from edgecnn.errors import EdgecnnError
-from edgecnn.runtime import Classifier
-try:
-    Classifier(sys.argv[1])
-except EdgecnnError as exc:
-    print(exc)
-    sys.exit(2)
-print("loaded")
-"""
-
+from .conftest import LOAD_MODEL, huge_png_header, run_python, save_png
 
 def flatbuffer_part(data: bytes) -> bytes:
     """A .tflite without the zip of associated files (labels.txt) that convert appends after the flatbuffer.
@@ -76,7 +63,7 @@ def corrupt_models(src: Path, folder: Path) -> dict[str, Path]:
 @pytest.mark.parametrize("fmt", ["model_int8.tflite", "model.onnx"])
 def test_corrupt_models_give_one_line_errors_in_a_fresh_process(models, fmt, tmp_path):
     for name, path in corrupt_models(models / fmt, tmp_path).items():
-        proc = run_python(LOAD, str(path))
+        proc = run_python(LOAD_MODEL, str(path))
         assert proc.returncode == 2, f"{name}: exit {proc.returncode} (negative = killed by a signal)\n{proc.stderr}"
         message = proc.stdout.strip()
         assert len(message.splitlines()) == 1 and str(path) in message, f"{name}: {message!r}"

@@ -22,22 +22,10 @@ from edgecnn import modelmeta
 from edgecnn.errors import ModelError
 from edgecnn.modelmeta import check_tflite_bytes
 
-from .conftest import GOLDEN, run_python
+from .conftest import GOLDEN, LOAD_MODEL, run_python
 
 FLOAT16 = GOLDEN / "model_float16.tflite"
 UINT8 = GOLDEN / "uint8" / "model_int8.tflite"
-
-LOAD = """
-import sys
-from edgecnn.errors import EdgecnnError
-from edgecnn.runtime import Classifier
-try:
-    Classifier(sys.argv[1])
-except EdgecnnError as exc:
-    print(exc)
-    sys.exit(2)
-print("loaded")
-"""
 
 
 def _elementwise_outputs(data: bytes, builtin: int) -> list[tuple[int, list[int], int]]:
@@ -108,6 +96,6 @@ def test_the_fuzz_crash_is_a_one_line_error_in_a_fresh_process(tmp_path: Path) -
     bad, _ = _conv1_weights_3_to_2051(FLOAT16.read_bytes())
     path = tmp_path / "mutant.tflite"
     path.write_bytes(bad)
-    proc = run_python(LOAD, str(path))
+    proc = run_python(LOAD_MODEL, str(path))
     assert proc.returncode == 2, f"exit {proc.returncode} (negative = killed by a signal)\n{proc.stderr[-2000:]}"
     assert proc.stdout.count("\n") == 1 and "DEQUANTIZE" in proc.stdout, proc.stdout
