@@ -22,6 +22,7 @@ from edgecnn.modelmeta import check_tflite_bytes
 
 from .conftest import LOAD_MODEL, huge_png_header, run_python, save_png
 
+
 def flatbuffer_part(data: bytes) -> bytes:
     """A .tflite without the zip of associated files (labels.txt) that convert appends after the flatbuffer.
 
