@@ -173,7 +173,7 @@ def score_chunk(clf: Classifier, chunk: Sequence[Item],
 
     `prepare_chunk` (with `clf.prepare` unless given), then the good items' pixels through
     the model in one call, test-time views included. What a worker process of parallel.py
-    computes and sends back (small: ten scores per image), and the serial path's first step.
+    computes and sends back (small: one score per class and image), and the serial path's first step.
     Raises ModelError if the model fails to run; never an exception for a bad file.
     """
     done, pixels = prepare_chunk(prepare or clf.prepare, chunk, clf.input_size)
