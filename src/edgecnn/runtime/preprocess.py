@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import io
-import math
 import os
 import stat
 import warnings
@@ -451,7 +450,7 @@ def _prepared(picture: "_Picture", size: tuple[int, int], invert: bool | None) -
             raise NoItem(f"no item: a {width}x{height} picture with no contrast (all pixels within {MIN_CONTRAST} levels)")
         return np.ascontiguousarray(255 - gray if invert else gray)
     item = find_item(picture, invert)
-    return fitted_sharpened(item_pixels(picture, item)[0], size)
+    return sharpened(fit_in_square(item_pixels(picture, item)[0], size))
 
 
 def sharpened(pixels: np.ndarray) -> np.ndarray:
@@ -465,23 +464,6 @@ def sharpened(pixels: np.ndarray) -> np.ndarray:
 
 
 _SHARPEN = ImageFilter.UnsharpMask(SHARPEN_RADIUS, SHARPEN_PERCENT, 0)
-
-
-def fitted_sharpened(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`sharpened(fit_in_square(pixels, size))`, pixel for pixel: prepare's last two steps.
-
-    Where the square is at most twice the item (a photo's item), it is padded, resized
-    and sharpened in one trip through Pillow: each array <-> image conversion cost 3 us
-    of the two steps' 45.
-    """
-    h, w = pixels.shape
-    if max(h, w) > 2 * min(h, w):
-        return sharpened(fit_in_square(pixels, size))
-    height, width = size
-    image = _image(pixels if h == w else pad_to_square(pixels))
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.Resampling.BOX)
-    return _pixels(image.filter(_SHARPEN))
 
 
 def _image(pixels: np.ndarray) -> Image.Image:
@@ -700,17 +682,12 @@ def _levels(values: np.ndarray, near: np.ndarray, floor: float, peak: float) -> 
     return pixels
 
 
-#: (i + 0.5) for i < 4096 in float32, read-only: `_centres`' start.
-_HALVES = np.arange(4096, dtype=np.float32) + 0.5
-_HALVES.flags.writeable = False
-
-
 def _centres(start: int, n: int, factor: int) -> np.ndarray:
     """start + (i + 0.5) * factor - 0.5 for i < n (float32): where `item_pixels`' reduced pixels' centres lie.
 
-    The same float32 operations in the same order; (i + 0.5) from a table, and * 1 skipped (exact).
+    The same float32 operations in the same order, with * 1 skipped (exact).
     """
-    halves = _HALVES[:n] if n <= len(_HALVES) else np.arange(n, dtype=np.float32) + 0.5
+    halves = np.arange(n, dtype=np.float32) + 0.5
     centres = np.add(start, halves if factor == 1 else halves * factor)
     centres -= 0.5
     return centres
@@ -930,35 +907,13 @@ def _fit_surface(z: np.ndarray, design: np.ndarray, gram: np.ndarray) -> np.ndar
     The border is the background but for where the item or its shadow touches it; the
     refit drops those cells (taken by index: a boolean row selection cost 4x as much).
     """
-    coef = _solve(gram, design.T @ z)
+    coef = np.linalg.solve(gram, design.T @ z)
     err = design @ coef
     err -= z
     np.abs(err, out=err)
     keep = (err <= _quantile(err, 0.8)).nonzero()[0]  # np.flatnonzero's wrapping: 0.7 us
     kept = design.take(keep, axis=0)
-    return _solve(_gram(kept), kept.T @ z.take(keep)).astype(np.float32)
-
-
-try:  # the LAPACK gufunc behind np.linalg.solve (numpy 1.x and 2.x)
-    from numpy.linalg import _umath_linalg
-
-    _SOLVE1 = _umath_linalg.solve1
-except (ImportError, AttributeError):  # pragma: no cover - a numpy without it: np.linalg.solve itself
-    _SOLVE1 = None
-
-
-def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.linalg.solve(a, b) for a float64 square `a` and vector `b`: the same gufunc, the same numbers.
-
-    np.linalg.solve's checks, type resolution and errstate cost 2 us of its 3 here (twice per
-    picture). A singular `a` (never seen: `_gram` adds a ridge) gives NaN from the gufunc, and
-    then np.linalg.solve itself raises LinAlgError as before.
-    """
-    if _SOLVE1 is not None:
-        x = _SOLVE1(a, b, signature="dd->d")
-        if math.isfinite(x.sum()):
-            return x
-    return np.linalg.solve(a, b)
+    return np.linalg.solve(_gram(kept), kept.T @ z.take(keep)).astype(np.float32)
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
