@@ -182,9 +182,9 @@ class Classifier:
         """One line: file, interpreter, input, labels source; for logs and --verbose output."""
         inp = self.backend.input
         quant = f" scale {inp.scale:.6g} zero point {inp.zero_point}" if inp.scale else ""
-        shown = "" if self._views == "none" else f", views {self._views}"
         return (f"{self.path.name}: {self.backend.name} {self.backend.version}, input {self.height}x{self.width} "
-                f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}{shown}")
+                f"{inp.dtype.name}{quant}, {self.num_classes} classes from {self.info.labels_source}"
+                + test_views.suffix(self._views))
 
     def prepare(self, image: preprocess.ImageSource, color_order: str = "RGB") -> np.ndarray:
         """The model pixels for one picture: the general path's first half (module docstring).
@@ -238,7 +238,7 @@ class Classifier:
             or infinite scores.
         """
         if self._views != "none":  # several interpreter runs, averaged: the batch path
-            return self.rank(self._probabilities_of(self._lut[self.prepare(image, color_order)][None]), top_k)[0]
+            return self.classify_prepared(self.prepare(image, color_order)[None], top_k)[0]
         fast = self._ready.get(image.shape) if type(image) is np.ndarray and image.dtype is _UINT8 else None
         if fast is None:  # the general path; preprocessing outside the lock
             x = self._lut[self.prepare(image, color_order)].reshape(self._one_shape)

@@ -40,6 +40,7 @@ from ..errors import EdgecnnError, NoItem, UsageError
 from ..progress import progress_bar, write_line
 from .classifier import Classifier, Prediction
 from .files import Item
+from . import views as test_views
 
 CHUNK = 32  # files prepared, then classified together
 
@@ -118,7 +119,7 @@ class Summary:
         classified = self.images - self.failed - self.no_item
         return (f"classified {classified} of {self.images} images in {self.seconds:.3f} s "
                 f"({self.per_second:.1f} images/s){extras}; {printable(clf.path.name)} via {clf.backend.name} "
-                f"{clf.backend.version}" + ("" if clf.views == "none" else f", views {clf.views}"))
+                f"{clf.backend.version}" + test_views.suffix(clf.views))
 
 
 def classify_items(clf: Classifier, items: Iterable[Item], top_k: int = 1) -> Iterator[Result]:

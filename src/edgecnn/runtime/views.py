@@ -53,6 +53,11 @@ def for_augment(augment: object) -> str:
     return augment if augment in VIEW_SETS and isinstance(augment, str) else "none"
 
 
+def suffix(name: str) -> str:
+    """What a one-line description of a Classifier adds for its views: ", views NAME", or nothing for "none"."""
+    return "" if name == "none" else f", views {name}"
+
+
 def resolve(name: str, metadata: dict[str, Any] | None) -> str:
     """The set to use: `name` itself, or for "auto" the model's recorded views ("none" when it has none)."""
     check(name)
